@@ -1,0 +1,136 @@
+/**
+ * FCN-4 inference on Ascend 310 with the MindSpore C++ API.
+ *
+ * Runs every preprocessed "*.bin" batch of --input0_path (sorted by name)
+ * through the MindIR model, writes output j of "name.bin" to
+ * "./result_Files/name_j.bin" and the mean Predict latency to
+ * "./time_Result/test_perform_static.txt", as the model-zoo protocol expects.
+ */
+#include <gflags/gflags.h>
+
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "include/api/context.h"
+#include "include/api/model.h"
+#include "include/api/serialization.h"
+#include "include/api/types.h"
+#include "inc/utils.h"
+
+DEFINE_string(mindir_path, "", "path of the exported FCN-4 MindIR file");
+DEFINE_string(input0_path, ".", "folder holding the preprocessed *.bin inputs");
+DEFINE_int32(device_id, 0, "Ascend device id");
+
+namespace {
+
+using mindspore::MSTensor;
+using mindspore::Status;
+
+// Loads the MindIR and compiles it for the Ascend 310 card `device_id`.
+void BuildModel(const std::string &mindir_path, int32_t device_id, mindspore::Model *model) {
+  auto context = std::make_shared<mindspore::Context>();
+  // Ascend310DeviceInfo is an alias of AscendDeviceInfo in MindSpore >= 1.6,
+  // and the only name that exists in 1.2-1.5 SDKs: it keeps both building.
+  auto ascend310 = std::make_shared<mindspore::Ascend310DeviceInfo>();
+  ascend310->SetDeviceID(static_cast<uint32_t>(device_id));
+  context->MutableDeviceInfo().push_back(ascend310);
+
+  mindspore::Graph graph;
+  Status ret = mindspore::Serialization::Load(mindir_path, mindspore::ModelType::kMindIR, &graph);
+  if (ret != mindspore::kSuccess) {
+    throw std::runtime_error("cannot load MindIR '" + mindir_path + "': " + ret.ToString());
+  }
+  ret = model->Build(mindspore::GraphCell(graph), context);
+  if (ret != mindspore::kSuccess) {
+    throw std::runtime_error("cannot build the model on Ascend310 device " + std::to_string(device_id) +
+                             ": " + ret.ToString());
+  }
+}
+
+// FCN-4 has exactly one input (the log-mel batch); anything else means the
+// MindIR is not the exported FCN-4 graph.
+MSTensor SingleModelInput(mindspore::Model *model) {
+  std::vector<MSTensor> inputs = model->GetInputs();
+  if (inputs.size() != 1) {
+    throw std::runtime_error("the model has " + std::to_string(inputs.size()) + " inputs, FCN-4 expects 1");
+  }
+  return inputs[0];
+}
+
+// Writes output j of input "<dir>/<stem>.bin" to "./result_Files/<stem>_<j>.bin".
+void WriteOutputs(const std::string &input_path, const std::vector<MSTensor> &outputs) {
+  for (std::size_t j = 0; j < outputs.size(); ++j) {
+    const auto data = outputs[j].Data();
+    if (data == nullptr) {
+      throw std::runtime_error("output " + std::to_string(j) + " of '" + input_path + "' holds no data");
+    }
+    const std::filesystem::path path =
+        std::filesystem::path(fcn4::kResultDir) / fcn4::OutputFileName(input_path, j);
+    fcn4::WriteFileAtomic(path.string(), data.get(), outputs[j].DataSize());
+  }
+}
+
+// Feeds one preprocessed batch to the model, writes its outputs and returns
+// the Predict latency in ms (file I/O excluded, as in the reference).
+double InferOne(mindspore::Model *model, const MSTensor &model_input, const std::string &input_path) {
+  const std::vector<char> buffer = fcn4::ReadBinaryFile(input_path);
+  if (buffer.size() != model_input.DataSize()) {
+    throw std::runtime_error("'" + input_path + "' holds " + std::to_string(buffer.size()) +
+                             " bytes but the model input needs " + std::to_string(model_input.DataSize()) +
+                             " (batch size or feature shape differs from the export)");
+  }
+  std::vector<MSTensor> inputs;
+  inputs.emplace_back(model_input.Name(), model_input.DataType(), model_input.Shape(), buffer.data(),
+                      buffer.size());
+  std::vector<MSTensor> outputs;
+
+  const auto start = std::chrono::steady_clock::now();
+  const Status ret = model->Predict(inputs, &outputs);
+  const auto end = std::chrono::steady_clock::now();
+  if (ret != mindspore::kSuccess) {
+    throw std::runtime_error("Predict failed on '" + input_path + "': " + ret.ToString());
+  }
+  WriteOutputs(input_path, outputs);
+  return std::chrono::duration<double, std::milli>(end - start).count();
+}
+
+void Run() {
+  fcn4::ValidateFlags(FLAGS_mindir_path, FLAGS_input0_path, FLAGS_device_id);
+  const std::vector<std::string> files = fcn4::ListBinFiles(FLAGS_input0_path);
+  if (files.empty()) {
+    throw std::runtime_error("no .bin file in '" + FLAGS_input0_path + "' (run preprocess.py first)");
+  }
+  fcn4::EnsureDir(fcn4::kResultDir);
+
+  mindspore::Model model;
+  BuildModel(FLAGS_mindir_path, FLAGS_device_id, &model);
+  const MSTensor model_input = SingleModelInput(&model);
+
+  fcn4::LatencyStats stats;
+  for (const std::string &file : files) {
+    std::cout << "Start predict input file: " << file << std::endl;
+    stats.Add(InferOne(&model, model_input, file));
+  }
+  fcn4::WritePerfSummary(fcn4::kTimeDir, stats);
+  std::cout << fcn4::FormatPerfSummary(stats);
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  try {
+    Run();
+  } catch (const std::exception &e) {
+    std::cerr << "ERROR: " << e.what() << std::endl;
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,60 @@
+/** TEST DOUBLE of MindSpore's include/api/model.h (see stub types.h). */
+#ifndef FCN4_TEST_STUB_INCLUDE_API_MODEL_H_
+#define FCN4_TEST_STUB_INCLUDE_API_MODEL_H_
+
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include "include/api/context.h"
+#include "include/api/types.h"
+
+namespace mindspore {
+
+// The fake graph: how many input bytes it takes and how many outputs it gives.
+class Graph {
+ public:
+  size_t input_bytes = 0;
+  size_t num_outputs = 0;
+};
+
+class GraphCell {
+ public:
+  explicit GraphCell(const Graph &graph) : graph_(graph) {}
+  const Graph &GetGraph() const { return graph_; }
+
+ private:
+  Graph graph_;
+};
+
+class Model {
+ public:
+  Status Build(GraphCell graph, const std::shared_ptr<Context> &model_context = nullptr) {
+    // Mirrors the real SDK, which needs the Ascend device info to compile.
+    if (model_context == nullptr || model_context->MutableDeviceInfo().empty()) {
+      return Status(kMEFailed, "stub: no device info in the context");
+    }
+    graph_ = graph.GetGraph();
+    return Status();
+  }
+
+  std::vector<MSTensor> GetInputs() {
+    const std::vector<int64_t> shape = {static_cast<int64_t>(graph_.input_bytes / 4)};
+    return {MSTensor("x", DataType::kNumberTypeFloat32, shape, nullptr, graph_.input_bytes)};
+  }
+
+  Status Predict(const std::vector<MSTensor> &inputs, std::vector<MSTensor> *outputs) {
+    if (inputs.size() != 1 || inputs[0].DataSize() != graph_.input_bytes) {
+      return Status(kMEFailed, "stub: wrong inputs");
+    }
+    outputs->assign(graph_.num_outputs, inputs[0]);
+    return Status();
+  }
+
+ private:
+  Graph graph_;
+};
+
+}  // namespace mindspore
+
+#endif  // FCN4_TEST_STUB_INCLUDE_API_MODEL_H_

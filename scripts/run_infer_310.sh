@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# FCN-4 inference on Ascend 310: [preprocess] -> build -> infer -> AUC.
+#
+# Works in the current folder (preprocess_Result/, result_Files/,
+# time_Result/ and one log per step), like the model-zoo script it mirrors.
+# Set PYTHON to choose the interpreter, ASCEND_HOME for a toolkit that is not
+# under /usr/local/Ascend.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PYTHON="${PYTHON:-python}"
+ASCEND_HOME="${ASCEND_HOME:-/usr/local/Ascend}"
+
+usage() {
+  cat >&2 <<USAGE
+Usage: bash $0 MINDIR_PATH NEED_PREPROCESS(y|n) [DEVICE_ID]
+  MINDIR_PATH      FCN-4 model exported by export.py in MINDIR format
+  NEED_PREPROCESS  y: write ./preprocess_Result from the val MindRecord first; n: reuse it
+  DEVICE_ID        Ascend device id (default 0)
+USAGE
+}
+
+bad_usage() {
+  echo "ERROR: $1" >&2
+  usage
+  exit 1
+}
+
+# run_step NAME LOG CMD...: runs CMD with its output in LOG; on failure names
+# the step and the log, shows the log's tail, and stops the script.
+run_step() {
+  local name="$1" log="$2" rc=0
+  shift 2
+  echo "[$name] started, log: $PWD/$log"
+  "$@" >"$log" 2>&1 || rc=$?
+  if ((rc != 0)); then
+    echo "ERROR: step '$name' failed (exit code $rc), see $PWD/$log; its last lines:" >&2
+    tail -n 5 "$log" >&2
+    exit 1
+  fi
+}
+
+(($# == 2 || $# == 3)) || bad_usage "expected 2 or 3 arguments, got $#"
+mindir_path="$1"
+need_preprocess="$2"
+device_id="${3:-0}"
+[[ "$need_preprocess" == y || "$need_preprocess" == n ]] ||
+  bad_usage "NEED_PREPROCESS must be y or n, got '$need_preprocess'"
+[[ -f "$mindir_path" ]] || bad_usage "MINDIR_PATH '$mindir_path' is not a file"
+[[ "$device_id" =~ ^[0-9]+$ ]] || bad_usage "DEVICE_ID must be a non-negative integer, got '$device_id'"
+mindir_path="$(realpath "$mindir_path")"
+
+# The toolkit's set_env.sh puts the Ascend runtime libraries on the search
+# paths; it reads unset variables, hence the set +u around it.
+if [[ -f "$ASCEND_HOME/ascend-toolkit/set_env.sh" ]]; then
+  set +u
+  # shellcheck source=/dev/null
+  source "$ASCEND_HOME/ascend-toolkit/set_env.sh"
+  set -u
+fi
+
+if [[ "$need_preprocess" == y ]]; then
+  rm -rf ./preprocess_Result
+  run_step preprocess preprocess.log \
+    "$PYTHON" "$ROOT/preprocess.py" --preprocess_mode 310 --result_path "$PWD/preprocess_Result"
+elif [[ ! -d ./preprocess_Result/00_data || ! -f ./preprocess_Result/label_ids.npy ]]; then
+  echo "ERROR: $PWD/preprocess_Result/00_data or label_ids.npy is missing; rerun with NEED_PREPROCESS=y" >&2
+  exit 1
+fi
+
+run_step build build.log bash "$ROOT/ascend310_infer/build.sh"
+
+# Stale results of an earlier run would otherwise be scored by postprocess.py.
+rm -rf ./result_Files ./time_Result
+run_step infer infer.log "$ROOT/ascend310_infer/out/main" --mindir_path="$mindir_path" \
+  --input0_path=./preprocess_Result/00_data --device_id="$device_id"
+cat ./time_Result/test_perform_static.txt
+
+run_step postprocess acc.log \
+  "$PYTHON" "$ROOT/postprocess.py" --result_path ./result_Files --label_path ./preprocess_Result/label_ids.npy
+cat acc.log

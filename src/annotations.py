@@ -1,0 +1,212 @@
+"""The MagnaTagATune annotation file, the top-n tag vocabulary, and safe clip paths.
+
+`annotations_final.csv` is tab-separated with every field in double quotes: `clip_id`,
+188 binary tag columns, `mp3_path` (like `f/artist-album-01-title-30-59.mp3`). FCN-4 keeps
+the 50 most frequent tags, indexed in ascending frequency (index 0 the least frequent),
+which is the order of the reference `tag.txt` and of every reference checkpoint's outputs.
+"""
+
+import csv
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+from src.errors import UserError
+
+_BINARY = frozenset({"0", "1"})
+
+
+@dataclass(frozen=True)
+class Annotations:
+    """One annotation file, parsed and checked.
+
+    clip_ids: (clips,) int64; tag_names: every tag column, in file order;
+    tag_matrix: (clips, tags) uint8 of 0/1; mp3_paths: relative paths as written in the file;
+    source: the file it came from, for error messages.
+    """
+
+    clip_ids: np.ndarray
+    tag_names: list[str]
+    tag_matrix: np.ndarray
+    mp3_paths: list[str]
+    source: str = ""
+
+
+def read_annotations(csv_path: str | os.PathLike) -> Annotations:
+    """Parse an MTAT-format annotation file; UserError names the file and the bad line/column."""
+    path = Path(csv_path)
+    if not path.is_file():
+        raise UserError(f"annotation file {path} does not exist (expected MTAT annotations_final.csv)")
+    rows = _rows(path)
+    first = next(rows, None)
+    if first is None:
+        raise UserError(f"annotation file {path} is empty; expected a header line")
+    _, header = first
+    tag_names = _check_header(path, header)
+    clip_ids: list[int] = []
+    id_lines: dict[int, int] = {}
+    tag_bits: list[str] = []
+    mp3_paths: list[str] = []
+    for line, row in rows:
+        clip_id = _parse_row(path, line, row, tag_names)
+        if clip_id in id_lines:
+            raise UserError(
+                f"{path}, line {line}: clip_id {clip_id} already appears on line {id_lines[clip_id]}"
+            )
+        id_lines[clip_id] = line
+        clip_ids.append(clip_id)
+        tag_bits.append("".join(row[1:-1]))
+        mp3_paths.append(row[-1])
+    if not clip_ids:
+        raise UserError(f"annotation file {path} has a header but no clip rows")
+    return Annotations(
+        clip_ids=np.array(clip_ids, dtype=np.int64),
+        tag_names=tag_names,
+        tag_matrix=_bits_to_matrix(tag_bits, len(tag_names)),
+        mp3_paths=mp3_paths,
+        source=str(path),
+    )
+
+
+def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """(line number, fields) for each non-blank record, turning decode and CSV errors into UserError."""
+    with path.open(encoding="utf-8", newline="") as f:
+        reader = csv.reader(f, delimiter="\t")
+        try:
+            for row in reader:
+                if row:
+                    yield reader.line_num, row
+        except UnicodeDecodeError as exc:
+            raise UserError(f"annotation file {path} is not UTF-8 text: {exc.reason}") from exc
+        except csv.Error as exc:
+            raise UserError(f"{path}, line {reader.line_num}: {exc}") from exc
+
+
+def _check_header(path: Path, header: list[str]) -> list[str]:
+    """The tag column names, after checking the `clip_id` ... `mp3_path` frame around them."""
+    if header[0] != "clip_id":
+        raise UserError(f"{path}, line 1: first column is {header[0]!r}, expected 'clip_id'")
+    if header[-1] != "mp3_path":
+        raise UserError(f"{path}, line 1: last column is {header[-1]!r}, expected 'mp3_path'")
+    tag_names = header[1:-1]
+    duplicates = sorted(name for name, count in Counter(tag_names).items() if count > 1)
+    if duplicates:
+        raise UserError(f"{path}, line 1: tag columns appear twice: {', '.join(duplicates)}")
+    return tag_names
+
+
+def _parse_row(path: Path, line: int, row: list[str], tag_names: list[str]) -> int:
+    """Check one clip row (field count, clip_id, 0/1 tags) and return its clip_id."""
+    expected = len(tag_names) + 2
+    if len(row) != expected:
+        raise UserError(f"{path}, line {line}: {len(row)} fields, expected {expected} like the header")
+    if not (row[0].isascii() and row[0].isdigit()):
+        raise UserError(f"{path}, line {line}: clip_id {row[0]!r} is not a non-negative integer")
+    values = row[1:-1]
+    if not _BINARY.issuperset(values):
+        column, value = next((n, v) for n, v in zip(tag_names, values, strict=True) if v not in _BINARY)
+        raise UserError(f"{path}, line {line}, column {column!r}: value {value!r}, expected '0' or '1'")
+    return int(row[0])
+
+
+def _bits_to_matrix(tag_bits: list[str], n_tags: int) -> np.ndarray:
+    """Rows of checked '0'/'1' characters -> (clips, n_tags) uint8, without a Python loop per cell."""
+    ascii_digits = np.frombuffer("".join(tag_bits).encode("ascii"), dtype=np.uint8)
+    return (ascii_digits - ord("0")).reshape(len(tag_bits), n_tags)
+
+
+def top_tags(annotations: Annotations, n: int = 50, rows: np.ndarray | None = None) -> list[str]:
+    """The n most frequent tags in label order: ascending frequency, index 0 the least frequent.
+
+    Every tag column is counted (the reference's `columns[1:-2]` skipped the last one).
+    Ties follow the reference's `sorted([frequency, name])[-n:]`: tags are ordered by
+    (count, name) ascending and the last n kept, so among equal counts the alphabetically
+    later name ranks as more frequent. `rows` (integer positions or a boolean mask over
+    clips) restricts the count to a subset, e.g. the training split.
+    """
+    n_tags = len(annotations.tag_names)
+    if not 1 <= n <= n_tags:
+        raise UserError(f"{annotations.source}: asked for the top {n} tags, but it has {n_tags} tag columns")
+    matrix = annotations.tag_matrix if rows is None else annotations.tag_matrix[rows]
+    if matrix.shape[0] == 0:
+        raise UserError(f"{annotations.source}: no clips selected to count tag frequencies over")
+    counts = matrix.sum(axis=0, dtype=np.int64)
+    ranked = sorted(zip(counts.tolist(), annotations.tag_names, strict=True))
+    return [name for _, name in ranked[-n:]]
+
+
+def label_matrix(annotations: Annotations, tags: Sequence[str]) -> np.ndarray:
+    """Multi-hot labels, (clips, len(tags)) int32, column j being tags[j]."""
+    column = {name: j for j, name in enumerate(annotations.tag_names)}
+    unknown = [tag for tag in tags if tag not in column]
+    if unknown:
+        raise UserError(f"{annotations.source}: no tag column named {', '.join(map(repr, unknown))}")
+    return annotations.tag_matrix[:, [column[tag] for tag in tags]].astype(np.int32)
+
+
+def resolve_clip_path(audio_root: str | os.PathLike, mp3_path: str) -> Path:
+    """`audio_root / mp3_path`, guaranteed to stay inside audio_root (the file need not exist).
+
+    The annotation file is input, so a path in it is not trusted: absolute paths, `..`
+    components, empty paths and paths that resolve outside the root through a symlink
+    are rejected with a UserError naming the path.
+    """
+    parts = PurePosixPath(mp3_path).parts
+    if not parts or "\x00" in mp3_path:
+        raise UserError(f"clip path {mp3_path!r} is empty or invalid; expected a path like 'f/name.mp3'")
+    if PurePosixPath(mp3_path).is_absolute() or ".." in parts:
+        raise UserError(f"clip path {mp3_path!r} must be relative to the audio root, without '..'")
+    root = Path(audio_root)
+    candidate = root / mp3_path
+    if not candidate.resolve().is_relative_to(root.resolve()):
+        raise UserError(f"clip path {mp3_path!r} resolves outside the audio root {root} (via a symlink)")
+    return candidate
+
+
+def write_tag_list(path: str | os.PathLike, tags: Sequence[str]) -> None:
+    """Write one tag per line, label index 0 first (the reference `tag.txt`), atomically.
+
+    The list is written to a temporary file in the same directory and moved into place,
+    so a reader never sees half a vocabulary.
+    """
+    path = Path(path)
+    bad = [tag for tag in tags if not tag or "\n" in tag or "\r" in tag]
+    if bad:
+        raise UserError(f"{path}: tags {bad!r} cannot be written one per line")
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as tmp:
+            os.fchmod(tmp.fileno(), 0o644)  # mkstemp's 0600 would keep the vocabulary from other users
+            tmp.write("".join(f"{tag}\n" for tag in tags))
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        os.unlink(tmp_name)
+        raise
+
+
+def read_tag_list(path: str | os.PathLike) -> list[str]:
+    """Tags of a `tag.txt`, label index 0 first; UserError for a missing file, blank or repeated tag."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"tag list {path} does not exist (expected one tag per line)")
+    try:
+        tags = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise UserError(f"tag list {path} is not UTF-8 text: {exc.reason}") from exc
+    if not tags:
+        raise UserError(f"tag list {path} is empty")
+    seen: dict[str, int] = {}
+    for line, tag in enumerate(tags, start=1):
+        if not tag:
+            raise UserError(f"{path}, line {line}: empty tag")
+        if tag in seen:
+            raise UserError(f"{path}, line {line}: tag {tag!r} already on line {seen[tag]}")
+        seen[tag] = line
+    return tags

@@ -1,0 +1,143 @@
+"""MindRecord shards in the reference schema: writing them as a stream, reading them back.
+
+Schema (as the model zoo): id int32, feature float32 [1, 96, 1366], label int32 [num_classes];
+`num_consumer` shards per split named `<split>.mindrecord0..N-1`, indexed on id.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from src.errors import UserError
+from src.features import FEATURE_SHAPE
+
+WRITE_CHUNK = 16
+
+
+def mindrecord_schema(num_classes: int) -> dict:
+    return {
+        "id": {"type": "int32"},
+        "feature": {"type": "float32", "shape": list(FEATURE_SHAPE)},
+        "label": {"type": "int32", "shape": [num_classes]},
+    }
+
+
+def shard_files(mr_dir: str | Path, split: str, num_shards: int) -> list[Path]:
+    return [Path(mr_dir) / f"{split}.mindrecord{i}" for i in range(num_shards)]
+
+
+def find_shards(mr_dir: str | Path, split: str) -> list[Path]:
+    """All shard files of a split (sorted by shard index); UserError if there are none.
+
+    MindSpore names N > 1 shards `<split>.mindrecord0..N-1` and a single shard `<split>.mindrecord`.
+    """
+    prefix = f"{split}.mindrecord"
+    files = [p for p in Path(mr_dir).glob(prefix + "*") if p.name[len(prefix):].isdigit() or p.name == prefix]
+    files.sort(key=lambda p: int(p.name[len(prefix):] or 0))
+    if not files:
+        raise UserError(f"no MindRecord shards for split '{split}' in {mr_dir} "
+                        f"(expected {split}.mindrecord0...; run preprocess.py first)")
+    return files
+
+
+class SplitWriter:
+    """Streams (id, feature, label) rows into one split's shards, memory bounded by WRITE_CHUNK rows.
+
+    Shards are written under a hidden temp folder and moved into mr_dir only by commit(), so a
+    crash never leaves a half-valid split behind.
+    """
+
+    def __init__(self, mr_dir: str | Path, split: str, num_shards: int, num_classes: int) -> None:
+        from mindspore.mindrecord import FileWriter
+
+        self.mr_dir = Path(mr_dir)
+        self.split = split
+        self.num_shards = num_shards
+        self.tmp_dir = self.mr_dir / f".{split}.partial"
+        shutil.rmtree(self.tmp_dir, ignore_errors=True)
+        self.tmp_dir.mkdir(parents=True)
+        self.writer = FileWriter(str(self.tmp_dir / f"{split}.mindrecord"), shard_num=num_shards, overwrite=True)
+        self.writer.add_schema(mindrecord_schema(num_classes), f"fcn4_{split}")
+        self.writer.add_index(["id"])
+        self.rows: list[dict] = []
+        self.count = 0
+
+    def add(self, clip_id: int, feature: np.ndarray, label: np.ndarray) -> None:
+        self.rows.append({"id": int(clip_id), "feature": feature.astype(np.float32, copy=False),
+                          "label": label.astype(np.int32, copy=False)})
+        if len(self.rows) >= WRITE_CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.rows:
+            self.writer.write_raw_data(self.rows)
+            self.count += len(self.rows)
+            self.rows = []
+
+    def commit(self) -> int:
+        """Finish the shards and move them (with their .db index files) into mr_dir."""
+        self._flush()
+        if self.count == 0:
+            shutil.rmtree(self.tmp_dir, ignore_errors=True)
+            return 0
+        self.writer.commit()
+        for old in self.mr_dir.glob(f"{self.split}.mindrecord*"):
+            old.unlink()
+        for path in sorted(self.tmp_dir.iterdir()):
+            os.replace(path, self.mr_dir / path.name)
+        self.tmp_dir.rmdir()
+        return self.count
+
+
+def check_schema(files: list[Path], num_classes: int) -> None:
+    """Refuse shards made with another schema (fields, feature shape or class count)."""
+    from mindspore.mindrecord import FileReader
+
+    expected = mindrecord_schema(num_classes)
+    try:
+        reader = FileReader(str(files[0]))
+        schema = reader.schema()
+        reader.close()
+    except Exception as exc:  # noqa: BLE001 - any reader failure means "not a usable MindRecord"
+        raise UserError(f"{files[0]}: not a readable MindRecord file ({str(exc).splitlines()[0]})") from None
+    for field, spec in expected.items():
+        got = schema.get(field)
+        if got is None:
+            raise UserError(f"{files[0]}: MindRecord has no '{field}' field; expected schema {expected}")
+        if got.get("type") != spec["type"] or list(got.get("shape", [])) != spec.get("shape", []):
+            raise UserError(f"{files[0]}: field '{field}' is {got}, expected {spec} "
+                            f"(made with another schema or num_classes?)")
+
+
+def count_rows(files: list[Path]) -> int:
+    from mindspore.mindrecord import FileReader
+
+    reader = FileReader([str(f) for f in files]) if len(files) > 1 else FileReader(str(files[0]))
+    total = reader.len()
+    reader.close()
+    return total
+
+
+def create_dataset(mr_dir: str | Path, split: str, batch_size: int, num_classes: int, training: bool,
+                   seed: int = 1, num_shards: int | None = None, shard_id: int | None = None,
+                   num_parallel_workers: int = 2):
+    """MindDataset of (feature float32 (B,1,96,1366), label float32 (B,C)) batches.
+
+    Training shuffles with `seed` (re-created per epoch by the trainer with seed + epoch, so a
+    resumed epoch replays the same order) and drops the last partial batch, as the reference.
+    """
+    import mindspore as ms
+    import mindspore.dataset as ds
+    from mindspore.dataset import transforms
+
+    files = find_shards(mr_dir, split)
+    check_schema(files, num_classes)
+    ds.config.set_seed(seed)
+    data = ds.MindDataset([str(f) for f in files], columns_list=["feature", "label"], shuffle=training,
+                          num_shards=num_shards, shard_id=shard_id, num_parallel_workers=num_parallel_workers)
+    data = data.map(operations=transforms.TypeCast(ms.float32), input_columns="label")
+    return data.batch(batch_size, drop_remainder=training)

@@ -1,0 +1,176 @@
+"""Log-mel features for FCN-4: the one place that defines how a clip becomes a model input.
+
+Preprocessing, inference and tagging all call `extract`, so a model is never fed features
+computed with other settings than it was trained on. The settings are those of the
+reference (Choi et al. 2016 and the MindSpore model-zoo FCN-4):
+
+    librosa.load(path, sr=12000) -> fix to 29.12 s (349440 samples) ->
+    amplitude_to_db(melspectrogram(n_fft=512, hop_length=256, n_mels=96))  # (1, 96, 1366)
+
+Warm-up: the first `librosa.load` in a process costs about 2 s with a warm numba cache and
+about 25 s with a cold one. The time is not the resampler (soxr's first call takes ~10 ms)
+but the imports `librosa.load` triggers lazily (scipy.signal, numba) and the numba
+`vectorize`/`guvectorize` kernels that `librosa.util.utils` compiles eagerly at import time.
+numba caches them next to librosa's sources, or under `NUMBA_CACHE_DIR` when that is set,
+so keep one of those writable and persistent; worker processes forked after a first
+`extract` call inherit the compiled kernels instead of paying again.
+"""
+
+import functools
+import os
+import warnings
+from importlib.metadata import version
+from pathlib import Path
+
+import audioread.exceptions
+import librosa
+import numpy as np
+import soundfile
+
+SAMPLE_RATE = 12000
+N_FFT = 512
+HOP_LENGTH = 256
+N_MELS = 96
+CLIP_SECONDS = 29.12
+CLIP_SAMPLES = int(CLIP_SECONDS * SAMPLE_RATE)
+N_FRAMES = 1 + CLIP_SAMPLES // HOP_LENGTH
+FEATURE_SHAPE = (1, N_MELS, N_FRAMES)
+TOP_DB = 80.0
+
+# A clip that decodes to less than this is a broken file, not a short song: MTAT clips are
+# 29.1 s, and a download cut after a few kilobytes decodes to a fraction of a second, which
+# would become a feature that is more than 96% zero padding under a full clip's labels.
+MIN_SECONDS = 1.0
+MIN_SAMPLES = int(MIN_SECONDS * SAMPLE_RATE)
+
+# librosa.load raises these when soundfile, and then its audioread fallback, cannot decode.
+_DECODER_ERRORS = (RuntimeError, OSError, EOFError, ValueError, audioread.exceptions.DecodeError)
+
+
+class AudioError(Exception):
+    """A clip that cannot be turned into features; `reason` says why in a few words."""
+
+    def __init__(self, path: str | os.PathLike, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = str(path)
+        self.reason = reason
+
+
+def feature_params() -> dict:
+    """The feature settings as a JSON-serialisable dict, for a dataset manifest to record.
+
+    A training or inference run compares it with its own `feature_params()` to catch
+    features made with other settings or another librosa (whose default resampler,
+    `librosa.load`'s `res_type`, changes the values).
+    """
+    return {
+        "sample_rate": SAMPLE_RATE,
+        "n_fft": N_FFT,
+        "hop_length": HOP_LENGTH,
+        "n_mels": N_MELS,
+        "clip_seconds": CLIP_SECONDS,
+        "clip_samples": CLIP_SAMPLES,
+        "n_frames": N_FRAMES,
+        "feature_shape": list(FEATURE_SHAPE),
+        "top_db": TOP_DB,
+        "librosa_version": version("librosa"),
+    }
+
+
+def load_audio(path: str | os.PathLike) -> np.ndarray:
+    """Decode a clip to mono float32 at SAMPLE_RATE, shape (samples,), as the reference does.
+
+    Raises AudioError for a missing, empty, undecodable or nearly empty (< MIN_SECONDS) file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AudioError(path, "missing file")
+    if path.stat().st_size == 0:
+        raise AudioError(path, "empty file")
+    try:
+        y = _librosa_load_quietly(path)
+    except _DECODER_ERRORS as exc:
+        raise AudioError(path, f"undecodable: {_describe_decoder_error(exc)}") from exc
+    if y.size < MIN_SAMPLES:
+        raise AudioError(path, f"too short: {y.size} samples")
+    return y
+
+
+def _librosa_load_quietly(path: Path) -> np.ndarray:
+    """`librosa.load(path, sr=SAMPLE_RATE)` without the noise of its audioread fallback.
+
+    When soundfile fails, librosa warns, then tries audioread, which has no backend here
+    (no ffmpeg) and fails too; the caller reports that failure, so the warnings only repeat
+    it. The filters apply to this call only (`catch_warnings` is process-wide, not per thread).
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PySoundFile failed", category=UserWarning)
+        warnings.filterwarnings("ignore", message=r"librosa\.core\.audio\.", category=FutureWarning)
+        warnings.filterwarnings("ignore", message=r"'(aifc|audioop|sunau)' is deprecated")
+        y, _ = librosa.load(path, sr=SAMPLE_RATE)
+    return y
+
+
+def _describe_decoder_error(exc: BaseException) -> str:
+    """One short line for a decode failure, naming soundfile's error rather than audioread's.
+
+    audioread's NoBackendError is empty; the informative error is the soundfile one that
+    librosa was handling when it fell back. libsndfile's text for a garbage MP3 ("File does
+    not exist ...") misleads for a file known to exist, so only its code is given.
+    """
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, soundfile.LibsndfileError):
+            return f"libsndfile error {cause.code}"
+        cause = cause.__context__
+    lines = str(exc).splitlines()
+    return f"{type(exc).__name__}: {lines[0][:120]}" if lines else type(exc).__name__
+
+
+def fix_length(y: np.ndarray) -> np.ndarray:
+    """Exactly CLIP_SAMPLES samples: zero-pad at the end if shorter, centre-crop if longer.
+
+    The crop keeps `y[start:start + CLIP_SAMPLES]` with `start = (len(y) - CLIP_SAMPLES) // 2`,
+    the reference's `y[(n - N) // 2:(n + N) // 2]`. Shape (samples,) -> (CLIP_SAMPLES,),
+    dtype kept.
+    """
+    if y.size < CLIP_SAMPLES:
+        return np.pad(y, (0, CLIP_SAMPLES - y.size))
+    start = (y.size - CLIP_SAMPLES) // 2
+    return y[start : start + CLIP_SAMPLES]
+
+
+@functools.cache
+def _mel_basis() -> np.ndarray:
+    """librosa's mel filterbank, (N_MELS, 1 + N_FFT // 2) float32, built once per process."""
+    basis = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS)
+    basis.setflags(write=False)
+    return basis
+
+
+def log_mel(y: np.ndarray) -> np.ndarray:
+    """Log-mel spectrogram of a fixed-length clip: (CLIP_SAMPLES,) -> FEATURE_SHAPE float32.
+
+    Equal to the reference's `amplitude_to_db(melspectrogram(y=y, sr=12000, n_fft=512,
+    hop_length=256, n_mels=96))`, computed as |STFT|^2 times a cached filterbank (what
+    melspectrogram does, minus rebuilding the filterbank for every clip). As in the
+    reference, `amplitude_to_db` is applied to the *power* spectrogram, so the values are
+    20*log10(power), clipped at TOP_DB below the clip's maximum; reference checkpoints expect
+    that scale, so it is kept.
+    """
+    power = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP_LENGTH)) ** 2
+    db = librosa.amplitude_to_db(_mel_basis() @ power, top_db=TOP_DB)
+    if db.shape != FEATURE_SHAPE[1:]:
+        raise ValueError(
+            f"log_mel expects {CLIP_SAMPLES} samples giving {N_FRAMES} frames; "
+            f"got {y.shape[-1]} samples giving {db.shape[-1]} frames (call fix_length first)"
+        )
+    return db.astype(np.float32, copy=False)[np.newaxis]
+
+
+def extract(path: str | os.PathLike) -> np.ndarray:
+    """The model input for one audio file: FEATURE_SHAPE (1, 96, 1366) float32.
+
+    Raises AudioError for a file that cannot be used (see `load_audio`).
+    """
+    return log_mel(fix_length(load_audio(path)))

@@ -1,0 +1,120 @@
+"""FCN-4 music auto-tagger (MusicTaggerCNN).
+
+Choi, Fazekas and Sandler, "Automatic tagging using deep convolutional neural networks",
+ISMIR 2016 (arXiv:1606.00298). Same topology as the MindSpore model-zoo recipe, so its
+checkpoints load: parameter names and shapes match the reference network.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import mindspore.nn as nn
+import mindspore.ops as ops
+
+from src.errors import UserError
+from src.fileio import atomic_write_json
+
+MODEL_PARAMS_FILE = "model_params.json"
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    """The small set of numbers that defines one FCN-4 network.
+
+    Kept apart from the global config so that eval/export rebuild exactly the network a
+    checkpoint was trained with (it is saved next to the checkpoints).
+    """
+
+    channels: tuple[int, ...] = (1, 128, 384, 768, 2048)
+    pools: tuple[tuple[int, int], ...] = ((2, 4), (4, 5), (3, 8))
+    num_classes: int = 50
+    n_mels: int = 96
+    n_frames: int = 1366
+    kernel_size: int = 3
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
+        object.__setattr__(self, "pools", tuple(tuple(int(k) for k in p) for p in self.pools))
+        if len(self.channels) != 5:
+            raise UserError(f"channels={list(self.channels)}: FCN-4 needs 5 entries (input + 4 blocks)")
+        if len(self.pools) != 3 or any(len(p) != 2 for p in self.pools):
+            raise UserError(f"pools={[list(p) for p in self.pools]}: FCN-4 needs 3 [freq, time] pairs")
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return (self.channels[0], self.n_mels, self.n_frames)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["channels"] = list(self.channels)
+        data["pools"] = [list(p) for p in self.pools]
+        return data
+
+    def save(self, directory: str | Path) -> Path:
+        return atomic_write_json(Path(directory) / MODEL_PARAMS_FILE, self.to_dict())
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ModelParams:
+        known = {"channels", "pools", "num_classes", "n_mels", "n_frames", "kernel_size"}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    @classmethod
+    def from_config(cls, config) -> ModelParams:
+        return cls(channels=config.channels, pools=config.pools, num_classes=config.num_classes)
+
+
+def load_model_params(directory: str | Path) -> ModelParams | None:
+    """The params saved by a training run in `directory`, or None if it saved none."""
+    path = Path(directory) / MODEL_PARAMS_FILE
+    if not path.is_file():
+        return None
+    try:
+        return ModelParams.from_dict(json.loads(path.read_text()))
+    except (ValueError, TypeError) as exc:
+        raise UserError(f"{path}: not a valid model parameter file ({exc})") from None
+
+
+class MusicTaggerCNN(nn.Cell):
+    """FCN-4: four Conv(3x3, same, no bias) -> BatchNorm -> ReLU blocks, max pooling after
+    the first three, a global max over frequency and time, then Dense + sigmoid.
+
+    Parameter names (conv1..4, bn1..4, dense) are the model-zoo ones so its checkpoints load.
+    Inputs: (N, 1, 96, 1366) float32 log-mel spectrograms.
+    Outputs: (N, num_classes) float32 per-tag probabilities.
+    """
+
+    def __init__(self, params: ModelParams | None = None) -> None:
+        super().__init__()
+        params = params or ModelParams()
+        self.params = params
+        c, k = params.channels, params.kernel_size
+        self.conv1 = nn.Conv2d(c[0], c[1], k, pad_mode="same", has_bias=False)
+        self.conv2 = nn.Conv2d(c[1], c[2], k, pad_mode="same", has_bias=False)
+        self.conv3 = nn.Conv2d(c[2], c[3], k, pad_mode="same", has_bias=False)
+        self.conv4 = nn.Conv2d(c[3], c[4], k, pad_mode="same", has_bias=False)
+        self.bn1 = nn.BatchNorm2d(c[1])
+        self.bn2 = nn.BatchNorm2d(c[2])
+        self.bn3 = nn.BatchNorm2d(c[3])
+        self.bn4 = nn.BatchNorm2d(c[4])
+        self.pool1 = nn.MaxPool2d(kernel_size=params.pools[0], stride=params.pools[0])
+        self.pool2 = nn.MaxPool2d(kernel_size=params.pools[1], stride=params.pools[1])
+        self.pool3 = nn.MaxPool2d(kernel_size=params.pools[2], stride=params.pools[2])
+        self.relu = nn.ReLU()
+        self.reduce_max = ops.ReduceMax(keep_dims=False)
+        self.dense = nn.Dense(c[4], params.num_classes)
+        self.sigmoid = nn.Sigmoid()
+
+    def construct(self, x):
+        x = self.pool1(self.relu(self.bn1(self.conv1(x))))
+        x = self.pool2(self.relu(self.bn2(self.conv2(x))))
+        x = self.pool3(self.relu(self.bn3(self.conv3(x))))
+        x = self.relu(self.bn4(self.conv4(x)))
+        x = self.reduce_max(x, (2, 3))
+        return self.sigmoid(self.dense(x))
+
+
+def count_trainable_parameters(network: nn.Cell) -> int:
+    return sum(int(p.size) for p in network.trainable_params())

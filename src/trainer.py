@@ -1,0 +1,223 @@
+"""The FCN-4 training loop: reference recipe plus per-epoch validation, best checkpoint and resume.
+
+Reference recipe: Adam, BCE, fixed loss scale (gradients scaled by `loss_scale` through the
+backward sensitivity and unscaled by the optimizer, no overflow skipping), checkpoints every
+`save_step` steps. The loop is explicit (not Model.train) so that an interrupted run resumes
+at the exact epoch and step with the same data order and optimizer state.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from src import checkpoint
+from src.dataset import count_rows, create_dataset, find_shards
+from src.errors import UserError
+from src.fileio import atomic_write_json
+from src.metrics import summarize
+from src.musictagger import ModelParams, MusicTaggerCNN, load_model_params
+
+log = logging.getLogger("fcn4")
+
+STATE_FILE = "train_state.json"
+METRICS_FILE = "metrics.jsonl"
+
+
+@dataclass
+class TrainState:
+    """Where a run stands; saved after every checkpoint so --resume knows where to go on."""
+
+    epoch: int = 0
+    step_in_epoch: int = 0
+    global_step: int = 0
+    checkpoint: str = ""
+    best_auc: float = -1.0
+    best_epoch: int = 0
+
+    def save(self, directory: Path) -> None:
+        atomic_write_json(directory / STATE_FILE, self.__dict__)
+
+    @classmethod
+    def load(cls, directory: Path) -> TrainState | None:
+        path = directory / STATE_FILE
+        if not path.is_file():
+            return None
+        try:
+            return cls(**json.loads(path.read_text()))
+        except (ValueError, TypeError) as exc:
+            raise UserError(f"{path}: unreadable training state ({exc}); remove it to start afresh") from None
+
+
+def build_train_cell(network, config):
+    """Network + BCE + Adam wrapped in a one-step train cell with the reference loss scaling."""
+    import mindspore.amp as amp
+    import mindspore.nn as nn
+
+    from src.loss import BCELoss
+
+    if config.mixed_precision:
+        network = amp.auto_mixed_precision(network, "O2")
+    optimizer = nn.Adam(network.trainable_params(), learning_rate=config.lr, loss_scale=config.loss_scale)
+    train_cell = nn.TrainOneStepCell(nn.WithLossCell(network, BCELoss()), optimizer, sens=config.loss_scale)
+    train_cell.set_train()
+    return train_cell
+
+
+def predict(network, mr_dir: str | Path, split: str, batch_size: int, num_classes: int,
+            num_parallel_workers: int = 2, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities and labels for every clip of a split, in file order: ((N, C), (N, C))."""
+    network.set_train(False)
+    data = create_dataset(mr_dir, split, batch_size, num_classes, training=False,
+                          num_parallel_workers=num_parallel_workers)
+    scores, labels = [], []
+    total = data.get_dataset_size()
+    for feature, label in tqdm(data.create_tuple_iterator(num_epochs=1), total=total, desc=f"eval {split}",
+                               unit="batch", disable=not progress, leave=False):
+        scores.append(network(feature).asnumpy())
+        labels.append(label.asnumpy())
+    network.set_train(True)
+    if not scores:
+        raise UserError(f"split '{split}' in {mr_dir} has no clips to evaluate")
+    return np.concatenate(scores), np.concatenate(labels).astype(np.int32)
+
+
+class Trainer:
+    """Runs epochs, writes checkpoints/metrics into config.checkpoint_path."""
+
+    def __init__(self, config, tags: list[str]) -> None:
+        self.config = config
+        self.tags = tags
+        self.out = Path(config.checkpoint_path)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.params = ModelParams.from_config(config)
+        self.network = MusicTaggerCNN(self.params)
+        self.train_cell = build_train_cell(self.network, config)
+        self.state = TrainState()
+        self.has_val = config.eval_each_epoch and _has_split(config.mr_path, "val")
+
+    def start(self) -> None:
+        """Fresh start, fine-tuning start (pre_trained) or resume, as the config asks."""
+        cfg = self.config
+        previous = TrainState.load(self.out)
+        if cfg.resume and previous and previous.checkpoint:
+            self._check_same_model()
+            checkpoint.load_into(self.train_cell, self.out / previous.checkpoint)
+            self.state = previous
+            log.info("resumed from %s (epoch %d, step %d)", previous.checkpoint, previous.epoch + 1,
+                     previous.step_in_epoch)
+        elif cfg.resume:
+            log.info("resume: no earlier run in %s, starting afresh", self.out)
+        elif cfg.pre_trained:
+            path = Path(cfg.checkpoint_path) / cfg.model_name
+            checkpoint.load_into(self.network, path)
+            log.info("fine-tuning from %s", path)
+        self.params.save(self.out)
+
+    def _check_same_model(self) -> None:
+        saved = load_model_params(self.out)
+        if saved is not None and saved != self.params:
+            raise UserError(f"resume: {self.out} was trained with {saved.to_dict()}, this config asks for "
+                            f"{self.params.to_dict()}; use the same channels/pools/num_classes or another "
+                            f"checkpoint_path")
+
+    def fit(self) -> TrainState:
+        cfg = self.config
+        steps = self._steps_per_epoch()
+        for epoch in range(self.state.epoch, cfg.epoch_size):
+            self._run_epoch(epoch, steps)
+            self.state.epoch, self.state.step_in_epoch = epoch + 1, 0
+            self._save_step_checkpoint(epoch + 1, steps)
+        return self.state
+
+    def _steps_per_epoch(self) -> int:
+        rows = count_rows(find_shards(self.config.mr_path, "train"))
+        steps = rows // self.config.batch_size
+        if steps == 0:
+            raise UserError(f"train split has {rows} clips, fewer than batch_size={self.config.batch_size}")
+        return steps
+
+    def _epoch_data(self, epoch: int):
+        cfg = self.config
+        data = create_dataset(cfg.mr_path, "train", cfg.batch_size, cfg.num_classes, training=True,
+                              seed=cfg.seed + epoch, num_parallel_workers=cfg.num_parallel_workers)
+        return data.skip(self.state.step_in_epoch) if self.state.step_in_epoch else data
+
+    def _run_epoch(self, epoch: int, steps: int) -> None:
+        cfg = self.config
+        start_step = self.state.step_in_epoch
+        losses = []
+        began = time.perf_counter()
+        bar = tqdm(total=steps, initial=start_step, desc=f"epoch {epoch + 1}/{cfg.epoch_size}", unit="step")
+        for step, (feature, label) in enumerate(self._epoch_data(epoch).create_tuple_iterator(num_epochs=1),
+                                                start=start_step + 1):
+            loss = float(self.train_cell(feature, label).asnumpy())
+            if not np.isfinite(loss):
+                raise UserError(f"loss became {loss} at epoch {epoch + 1} step {step}; lower lr or check the data")
+            losses.append(loss)
+            self.state.global_step += 1
+            self.state.step_in_epoch = step
+            rate = len(losses) * cfg.batch_size / (time.perf_counter() - began)
+            bar.set_postfix(loss=f"{loss:.4f}", samples_s=f"{rate:.2f}")
+            bar.update(1)
+            if self.state.global_step % cfg.save_step == 0 and step < steps:
+                self._save_step_checkpoint(epoch + 1, step)
+        bar.close()
+        seconds = time.perf_counter() - began
+        record = {"epoch": epoch + 1, "global_step": self.state.global_step,
+                  "train_loss": round(float(np.mean(losses)), 5) if losses else None,
+                  "samples_per_s": round(len(losses) * cfg.batch_size / seconds, 3), "seconds": round(seconds, 2)}
+        record.update(self._validate(epoch))
+        self._append_metrics(record)
+        log.info("epoch %d: %s", epoch + 1, ", ".join(f"{k}={v}" for k, v in record.items() if k != "epoch"))
+
+    def _validate(self, epoch: int) -> dict:
+        if not self.has_val:
+            return {}
+        cfg = self.config
+        scores, labels = predict(self.network, cfg.mr_path, "val", cfg.eval_batch_size, cfg.num_classes,
+                                 cfg.num_parallel_workers)
+        summary = summarize(labels, scores, self.tags)
+        auc = summary["roc_auc"]
+        if auc is not None and auc > self.state.best_auc:
+            self.state.best_auc, self.state.best_epoch = auc, epoch + 1
+            checkpoint.save(self.train_cell, self.out / f"{cfg.prefix}-best.ckpt", {"epoch": epoch + 1})
+        return {"val_roc_auc": _round(auc), "val_pr_auc": _round(summary["pr_auc"])}
+
+    def _save_step_checkpoint(self, epoch: int, step: int) -> None:
+        """PREFIX-EPOCH_STEP.ckpt (1-based epoch, as ModelCheckpoint names it), then the resume state."""
+        cfg = self.config
+        name = f"{cfg.prefix}-{epoch}_{step}.ckpt"
+        checkpoint.save(self.train_cell, self.out / name,
+                        {"epoch": self.state.epoch, "step": self.state.step_in_epoch})
+        self.state.checkpoint = name
+        self.state.save(self.out)
+        self._rotate()
+
+    def _rotate(self) -> None:
+        cfg = self.config
+        kept = sorted(self.out.glob(f"{cfg.prefix}-*_*.ckpt"), key=lambda p: p.stat().st_mtime_ns)
+        for old in kept[:-cfg.keep_checkpoint_max]:
+            old.unlink()
+
+    def _append_metrics(self, record: dict) -> None:
+        with open(self.out / METRICS_FILE, "a") as handle:
+            handle.write(json.dumps(record) + "\n")
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 5)
+
+
+def _has_split(mr_dir: str | Path, split: str) -> bool:
+    try:
+        find_shards(mr_dir, split)
+    except UserError:
+        return False
+    return True
