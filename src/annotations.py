@@ -55,9 +55,7 @@ def read_annotations(csv_path: str | os.PathLike) -> Annotations:
     for line, row in rows:
         clip_id = _parse_row(path, line, row, tag_names)
         if clip_id in id_lines:
-            raise UserError(
-                f"{path}, line {line}: clip_id {clip_id} already appears on line {id_lines[clip_id]}"
-            )
+            raise UserError(f"{path}, line {line}: clip_id {clip_id} already appears on line {id_lines[clip_id]}")
         id_lines[clip_id] = line
         clip_ids.append(clip_id)
         tag_bits.append("".join(row[1:-1]))

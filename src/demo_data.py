@@ -70,9 +70,8 @@ TRUNCATED_BYTES = 300
 
 INSTRUMENTS = ("piano", "guitar", "violin", "cello", "flute", "harpsichord", "sitar", "harp", "synth")
 ORCHESTRAL = frozenset({"piano", "violin", "cello", "flute", "harpsichord", "harp"})
-VOICES = ("none", "male", "female", "choir")
 # Design weights, as repeated slots: guitar and synth carry three genre tags each, and a clip is
-# sung or not with equal odds.
+# sung or not with equal odds (by a male or a female singer or a choir).
 INSTRUMENT_SLOTS = (*INSTRUMENTS, "guitar", "synth")
 VOICE_SLOTS = ("none", "none", "none", "male", "female", "choir")
 
@@ -249,27 +248,32 @@ class Timbre:
     attack_s: float = 0.004
     vibrato: float = 0.0  # relative depth of a ~5.5 Hz vibrato
     odd_only: bool = False
-    detune_cents: float = 0.0  # two detuned oscillators
+    detune_cents: float = 0.0  # two detuned oscillators (sustained timbres only)
     noise: float = 0.0  # breath or bow noise, relative level
     glide_s: float = 0.0  # portamento between notes
+    ring: int = 1  # how many successive notes ring together (struck and plucked timbres)
+    chord: tuple[int, ...] = (0,)  # intervals strummed with each melody note, in semitones
 
 
 TIMBRES = {
-    "piano": Timbre((48, 84), tilt=1.6, pluck=0.12, decay_s=0.9),
-    "guitar": Timbre((40, 67), tilt=1.0, pluck=0.2, decay_s=0.6),
-    "violin": Timbre((67, 91), tilt=0.9, attack_s=0.06, vibrato=0.007, noise=0.05),
-    "cello": Timbre((36, 55), tilt=0.9, attack_s=0.08, vibrato=0.005, noise=0.03),
+    "piano": Timbre((60, 88), tilt=1.6, pluck=0.12, decay_s=0.9, ring=2),
+    "guitar": Timbre((40, 64), tilt=1.0, pluck=0.2, decay_s=0.6, chord=(0, 7, 12)),
+    "violin": Timbre((67, 91), tilt=0.9, attack_s=0.06, vibrato=0.007, noise=0.12),
+    "cello": Timbre((36, 55), tilt=0.9, attack_s=0.08, vibrato=0.005, noise=0.12),
     "flute": Timbre((72, 96), tilt=3.0, attack_s=0.05, vibrato=0.004, noise=0.25),
-    "harpsichord": Timbre((53, 81), tilt=0.4, pluck=0.08, decay_s=0.3, attack_s=0.001),
+    "harpsichord": Timbre((53, 81), tilt=0.4, pluck=0.08, decay_s=0.3, attack_s=0.001, ring=2),
     "sitar": Timbre((50, 62), tilt=0.3, pluck=0.05, decay_s=1.2, glide_s=0.06),
-    "harp": Timbre((55, 84), tilt=2.5, pluck=0.5, decay_s=1.5, attack_s=0.006),
+    "harp": Timbre((43, 79), tilt=1.8, pluck=0.3, decay_s=2.5, attack_s=0.006, ring=4),
     "synth": Timbre((45, 69), tilt=1.0, odd_only=True, attack_s=0.01, detune_cents=14.0),
 }
-VOICE_TIMBRE = Timbre((40, 72), tilt=1.0, attack_s=0.06, vibrato=0.012)
+# The pianist's left hand: a bass note per beat under the melody, which no other instrument has.
+PIANO_BASS = Timbre((33, 50), tilt=1.6, pluck=0.12, decay_s=1.5)
+STRUM_S = 0.015  # delay between the strings of a strummed chord
+VOICE_TIMBRE = Timbre((40, 76), tilt=1.0, attack_s=0.06, vibrato=0.015)
 # MIDI ranges per singer; the choir sings four-part chords.
-SINGERS = {"male": ((43, 55),), "female": ((57, 72),), "choir": ((40, 52), (47, 59), (53, 65), (60, 72))}
+SINGERS = {"male": ((40, 52),), "female": ((62, 76),), "choir": ((40, 52), (47, 59), (55, 67), (62, 74))}
 CHORD = (0, 7, 4, 12)
-FORMANT_SCALE = {"male": 1.0, "female": 1.17, "choir": 1.08}
+FORMANT_SCALE = {"male": 1.0, "female": 1.2, "choir": 1.08}
 # F1-F3 of five vowels (adult male), plus a fixed F4 near the singer's formant.
 VOWELS = ((730, 1090, 2440), (530, 1840, 2480), (270, 2290, 3010), (570, 840, 2410), (300, 870, 2240))
 F4_HZ = 3300.0
@@ -285,7 +289,7 @@ def synthesize(factors: Factors, duration_s: float, rng: np.random.Generator) ->
     if factors.drums:
         mix += 0.9 * _unit_rms(_drum_part(n, beat_s, factors.fast, rng))
     if factors.voice != "none":
-        mix += _unit_rms(_voice_part(factors.voice, n, beat_s, key, rng))
+        mix += 1.4 * _unit_rms(_voice_part(factors.voice, n, beat_s, key, rng))
     level_db = (LOUD_DBFS if factors.loud else QUIET_DBFS) + rng.uniform(-1.5, 1.5)
     return np.tanh(_unit_rms(mix) * np.float32(10 ** (level_db / 20))).astype(np.float32)
 
@@ -300,20 +304,20 @@ def _onsets(n: int, step_s: float) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Clock:
-    """Per sample: the sounding note, seconds since its onset, and whether any note has started."""
+    """Per sample: the sounding note and the seconds since its onset.
+
+    Before the first onset `since` stays 0, where every envelope is 0, so those samples are silent.
+    """
 
     index: np.ndarray
     since: np.ndarray
-    started: np.ndarray
 
 
 def _note_clock(onsets: np.ndarray, n: int) -> _Clock:
     lengths = np.diff(np.minimum(np.append(onsets, n), n), prepend=0)
-    index = np.repeat(np.arange(-1, len(onsets)), lengths)
-    started = index >= 0
-    index[~started] = 0
+    index = np.repeat(np.arange(len(onsets) + 1) - 1, lengths).clip(0)
     since = np.maximum(np.arange(n) - onsets[index], 0).astype(np.float32) / np.float32(SAMPLE_RATE)
-    return _Clock(index, since, started)
+    return _Clock(index, since)
 
 
 def _melody(count: int, midi_range: tuple[int, int], key: int, rng: np.random.Generator) -> np.ndarray:
@@ -359,9 +363,14 @@ def _table_offsets(note_hz: np.ndarray, timbre: Timbre) -> np.ndarray:
     return band * TABLE_SIZE
 
 
-def _phase(hz: np.ndarray) -> np.ndarray:
-    """Wavetable positions of an oscillator following `hz` (accumulated in float64)."""
-    return (np.cumsum(hz, dtype=np.float64) * (TABLE_SIZE / SAMPLE_RATE)).astype(np.int64) & (TABLE_SIZE - 1)
+def _positions(hz: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Indices into `_band_tables` of an oscillator following `hz` (phase accumulated in float64)."""
+    cycles = np.cumsum(hz, dtype=np.float64)
+    cycles *= TABLE_SIZE / SAMPLE_RATE
+    positions = cycles.astype(np.int64)
+    positions &= TABLE_SIZE - 1
+    positions += offsets
+    return positions
 
 
 def _vibrato(n: int, depth: float, rng: np.random.Generator) -> np.ndarray:
@@ -372,7 +381,7 @@ def _vibrato(n: int, depth: float, rng: np.random.Generator) -> np.ndarray:
 
 def _line(clock: _Clock, midi: np.ndarray, timbre: Timbre, gate_s: float, rng: np.random.Generator) -> np.ndarray:
     """A monophonic line of notes (`gate_s` only matters for sustained timbres)."""
-    note_hz = _hz(midi)
+    note_hz = _hz(midi).astype(np.float32)
     hz = note_hz[clock.index]
     if timbre.glide_s:
         previous = note_hz[np.maximum(clock.index - 1, 0)]
@@ -383,16 +392,16 @@ def _line(clock: _Clock, midi: np.ndarray, timbre: Timbre, gate_s: float, rng: n
     tables = _band_tables(timbre, timbre.tilt)
     if timbre.detune_cents:
         ratio = 2 ** (timbre.detune_cents / 1200)
-        tone = 0.5 * (tables[offsets + _phase(hz * ratio)] + tables[offsets + _phase(hz / ratio)])
+        tone = 0.5 * (tables[_positions(hz * ratio, offsets)] + tables[_positions(hz / ratio, offsets)])
     else:
-        position = offsets + _phase(hz)
-        tone = tables[position]
-    if timbre.decay_s:
-        dull = _band_tables(timbre, timbre.tilt + 1.5)[position]
-        tone = dull + np.exp(-clock.since / np.float32(0.25 * timbre.decay_s)) * (tone - dull)
+        positions = _positions(hz, offsets)
+        tone = tables[positions]
+        if timbre.decay_s:  # struck and plucked strings lose their high partials first
+            dull = _band_tables(timbre, timbre.tilt + 1.5)[positions]
+            tone = dull + np.exp(-clock.since / np.float32(0.25 * timbre.decay_s)) * (tone - dull)
     if timbre.noise:
         tone = tone + np.float32(timbre.noise) * _unit_rms(_band_noise(len(hz), 800.0, 4500.0, rng))
-    return tone * _envelope(clock.since, timbre, gate_s) * clock.started
+    return tone * _envelope(clock.since, timbre, gate_s)
 
 
 def _envelope(since: np.ndarray, timbre: Timbre, gate_s: float) -> np.ndarray:
@@ -418,20 +427,31 @@ def _instrument_part(
 ) -> np.ndarray:
     """The melody: eighth notes, staccato when fast; one legato note per beat when slow.
 
-    Decaying instruments alternate between two strings so that each note rings over the next.
+    Successive notes go to `ring` different strings, so that each rings over the next ones.
     """
     timbre = TIMBRES[instrument]
     step_s = beat_s / 2 if fast else beat_s
     onsets = _onsets(n, step_s)
     midi = _melody(len(onsets), timbre.midi, key, rng)
     gate_s = step_s * (0.55 if fast else 0.95)
-    strings = 2 if timbre.decay_s else 1
-    y = sum(
-        _line(_note_clock(onsets[s::strings], n), midi[s::strings], timbre, gate_s, rng) for s in range(strings)
-    )
+    y = np.zeros(n, dtype=np.float32)
+    for strum, interval in enumerate(timbre.chord):
+        delay = round(strum * STRUM_S * SAMPLE_RATE)
+        for s in range(timbre.ring):
+            clock = _note_clock(onsets[s :: timbre.ring] + delay, n)
+            y += _line(clock, midi[s :: timbre.ring] + interval, timbre, gate_s, rng)
+    if instrument == "piano":
+        y = y + 0.7 * _piano_left_hand(n, beat_s * (1 if fast else 2), key, rng)
+    if instrument in {"violin", "cello"}:
+        y = y + 1.5 * signal.sosfilt(_bandpass(1800.0, 2800.0), y).astype(np.float32)
     if instrument == "sitar":
         y = _sitar_colour(y, onsets[::4], timbre, key, rng)
     return y
+
+
+def _piano_left_hand(n: int, step_s: float, key: int, rng: np.random.Generator) -> np.ndarray:
+    onsets = _onsets(n, step_s)
+    return _line(_note_clock(onsets, n), _melody(len(onsets), PIANO_BASS.midi, key, rng), PIANO_BASS, 0.0, rng)
 
 
 def _sitar_colour(
@@ -441,7 +461,7 @@ def _sitar_colour(
     tonic = timbre.midi[0] + (key - timbre.midi[0]) % 12 - 12
     drone = Timbre((tonic, tonic + 12), tilt=timbre.tilt, pluck=timbre.pluck, decay_s=2.5)
     y = y + 0.5 * _line(_note_clock(onsets, len(y)), np.full(len(onsets), float(tonic)), drone, 0.0, rng)
-    return y + 1.5 * signal.sosfilt(_bandpass(2000.0, 3500.0), y).astype(np.float32)
+    return y + 1.5 * signal.sosfilt(_bandpass(3000.0, 4500.0), y).astype(np.float32)
 
 
 def _drum_part(n: int, beat_s: float, fast: bool, rng: np.random.Generator) -> np.ndarray:
@@ -463,9 +483,8 @@ def _drum_sounds(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.n
     t = np.arange(int(0.3 * SAMPLE_RATE)) / SAMPLE_RATE
     sweep_hz = 50 + 110 * np.exp(-t / 0.03)
     kick = np.sin(2 * np.pi * np.cumsum(sweep_hz) / SAMPLE_RATE) * np.exp(-t / 0.12)
-    snare = (0.6 * _unit_rms(_band_noise(len(t), 1000.0, 5000.0, rng)) + np.sin(2 * np.pi * 190 * t)) * np.exp(
-        -t / 0.07
-    )
+    rattle = _unit_rms(_band_noise(len(t), 1000.0, 5000.0, rng))
+    snare = (0.6 * rattle + np.sin(2 * np.pi * 190 * t)) * np.exp(-t / 0.07)
     hat = _unit_rms(_band_noise(len(t), 3500.0, 5500.0, rng)) * np.exp(-t / 0.025)
     return kick, snare, hat
 
@@ -522,7 +541,7 @@ def _formant_sos(vowel: int, scale: float) -> np.ndarray:
 
 def _consonants(clock: _Clock, notes: int, rng: np.random.Generator) -> np.ndarray:
     """Short fricative bursts (3-5.5 kHz) on about half of the syllables."""
-    has_consonant = (rng.random(notes) < 0.5)[clock.index] & clock.started
+    has_consonant = (rng.random(notes) < 0.5)[clock.index]
     envelope = has_consonant * np.exp(-clock.since / np.float32(0.025)) * (clock.since < 0.12)
     return _unit_rms(_band_noise(len(clock.index), 3000.0, 5500.0, rng)) * envelope
 
@@ -619,6 +638,7 @@ def generate_corpus(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point: write a corpus and print one summary line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True, help="corpus folder to write")
     parser.add_argument("--num_clips", type=int, default=400)

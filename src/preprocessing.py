@@ -75,6 +75,7 @@ def build(config) -> dict:
     writers = {}
     skipped = []
     began = time.perf_counter()
+    features.warm_up()
     with get_context("fork").Pool(_worker_count(config.preprocess_workers)) as pool:
         results = pool.imap(_extract, order, chunksize=2)
         for row, feature, reason in tqdm(results, total=len(order), desc="preprocess", unit="clip"):

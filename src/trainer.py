@@ -18,7 +18,7 @@ import numpy as np
 from tqdm import tqdm
 
 from src import checkpoint
-from src.dataset import count_rows, create_dataset, find_shards
+from src.dataset import check_schema, count_rows, create_dataset, find_shards
 from src.errors import UserError
 from src.fileio import atomic_write_json
 from src.metrics import summarize
@@ -137,7 +137,9 @@ class Trainer:
         return self.state
 
     def _steps_per_epoch(self) -> int:
-        rows = count_rows(find_shards(self.config.mr_path, "train"))
+        files = find_shards(self.config.mr_path, "train")
+        check_schema(files, self.config.num_classes)
+        rows = count_rows(files)
         steps = rows // self.config.batch_size
         if steps == 0:
             raise UserError(f"train split has {rows} clips, fewer than batch_size={self.config.batch_size}")

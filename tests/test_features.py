@@ -79,9 +79,7 @@ def test_extract_matches_reference_formula(audio, name):
 
 def test_log_mel_matches_plain_melspectrogram():
     y = np.random.default_rng(1).standard_normal(features.CLIP_SAMPLES).astype(np.float32)
-    plain = librosa.amplitude_to_db(
-        librosa.feature.melspectrogram(y=y, sr=12000, n_fft=512, hop_length=256, n_mels=96)
-    )
+    plain = librosa.amplitude_to_db(librosa.feature.melspectrogram(y=y, sr=12000, n_fft=512, hop_length=256, n_mels=96))
     np.testing.assert_allclose(features.log_mel(y)[0], plain, rtol=0, atol=1e-4)
 
 
