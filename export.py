@@ -1,6 +1,15 @@
-"""Export an FCN-4 checkpoint to MINDIR (default), ONNX or AIR with input [B, 1, 96, 1366].
+"""Export an FCN-4 checkpoint to MINDIR (default), ONNX or AIR with input [export_batch_size, 1, 96, 1366].
 
     python export.py --ckpt_file ./checkpoints/MusicTagger-best.ckpt --file_name fcn-4 --file_format MINDIR
+
+The exported file is loaded back and run on a random batch; the largest difference from the
+checkpoint network is printed, and a file outside tolerance is not kept. The run's tags.txt,
+when found, is copied to FILE_NAME.tags.txt so that tag.py can name the outputs.
+
+Batch: the reference exported with the training `batch_size` because its 310 .bin files were
+written with it too; what matters is only that the two agree (the 310 app feeds each file as
+one model input). Here `export_batch_size` (default 1) sets both, for export.py and for
+`preprocess.py --preprocess_mode 310`, independently of the training batch.
 """
 
 from __future__ import annotations
@@ -9,35 +18,55 @@ import logging
 import sys
 from pathlib import Path
 
-import numpy as np
-
+from src.annotations import read_tag_list, write_tag_list
 from src.entry import run_entry
 from src.errors import UserError
+from src.exporting import TOLERANCE, export_model
 from src.model_loading import load_network
 from src.runtime import setup_runtime
+from src.tag_lookup import TAGS_FILE, TAGS_SIDECAR_SUFFIX, find_tag_list
 
 log = logging.getLogger("fcn4")
 
-SUFFIX = {"MINDIR": ".mindir", "ONNX": ".onnx", "AIR": ".air"}
-
 
 def run(config) -> int:
-    import mindspore as ms
-
+    if config.export_batch_size < 1:
+        raise UserError(f"export_batch_size={config.export_batch_size}: must be >= 1")
     device = setup_runtime(config)
     if config.file_format == "AIR" and device != "Ascend":
-        raise UserError(f"file_format=AIR can only be produced on Ascend (this run uses {device}); use MINDIR")
+        raise UserError(f"file_format=AIR can only be produced on Ascend (this run uses {device}); "
+                        f"use MINDIR or ONNX")
     network, ckpt = load_network(config)
-    dummy = ms.Tensor(np.zeros((config.export_batch_size, *network.params.input_shape), np.float32))
-    ms.export(network, dummy, file_name=config.file_name, file_format=config.file_format)
-    path = Path(config.file_name + SUFFIX[config.file_format])
-    log.info("exported %s -> %s (%.1f MiB, input %s)", ckpt, path, path.stat().st_size / 2**20,
-             list(dummy.shape))
+    report = export_model(network, config.file_name, config.file_format, config.export_batch_size)
+    if report.max_abs_diff is None:
+        print(f"exported {report.path} (input {list(report.input_shape)}); AIR is not checked here "
+              f"(MindSpore cannot load it back)")
+    else:
+        print(f"exported {report.path} (input {list(report.input_shape)}, "
+              f"{report.path.stat().st_size / 2**10:,.0f} KiB): max |exported - checkpoint| = "
+              f"{report.max_abs_diff:.3g} on a random batch (tolerance {TOLERANCE[config.file_format]:g})")
+    _write_tags_sidecar(ckpt, Path(config.mr_path) / TAGS_FILE, Path(config.file_name + TAGS_SIDECAR_SUFFIX),
+                        network.params.num_classes)
     return 0
 
 
+def _write_tags_sidecar(ckpt: Path, mr_tags: Path, target: Path, num_classes: int) -> None:
+    """Copy the run's tag list beside the export, if one with the right length is found."""
+    source = next((p for p in [*find_tag_list(ckpt), mr_tags] if p.is_file()), None)
+    if source is None:
+        log.warning("no tags.txt found beside %s or in mr_path; tag.py will need --tags_file", ckpt)
+        return
+    tags = read_tag_list(source)
+    if len(tags) != num_classes:
+        log.warning("%s lists %d tags, the model predicts %d: not copied; tag.py will need --tags_file",
+                    source, len(tags), num_classes)
+        return
+    write_tag_list(target, tags)
+    log.info("tag names %s -> %s", source, target)
+
+
 def main(argv: list[str] | None = None) -> int:
-    return run_entry(run, argv, "FCN-4: export a checkpoint")
+    return run_entry(run, argv, "FCN-4: export a checkpoint (MINDIR, ONNX or AIR) and check the exported file")
 
 
 if __name__ == "__main__":

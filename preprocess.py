@@ -1,6 +1,7 @@
 """Turn an MTAT-format dataset (annotations_final.csv + mp3 folders) into MindRecord shards.
 
     python preprocess.py --audio_path ./data/mtat --mr_path ./data/mindrecord
+    python preprocess.py --preprocess_mode 310 --mr_path ./data/mindrecord --result_path ./preprocess_Result
 """
 
 from __future__ import annotations
@@ -14,12 +15,23 @@ log = logging.getLogger("fcn4")
 
 
 def run(config) -> int:
-    from src.preprocessing import build
+    if config.preprocess_mode == "310":
+        return run_310(config)
+    from src.preprocessing import build, summary_line
 
-    report = build(config)
-    written = ", ".join(f"{name} {count}" for name, count in report["written"].items())
-    log.info("wrote %s clips to %s; skipped %d (listed in preprocess_report.json); %.1f clips/s",
-             written, config.mr_path, len(report["skipped"]), report["clips_per_s"])
+    log.info(summary_line(build(config), config.mr_path))
+    return 0
+
+
+def run_310(config) -> int:
+    """The Ascend 310 side: the eval_split's shards as fcn4_bs{B}_{i}.bin batches + label_ids.npy."""
+    from src.bin_protocol import dump_split
+
+    report = dump_split(config.mr_path, config.eval_split, config.export_batch_size, config.num_classes,
+                        config.result_path, config.num_parallel_workers)
+    log.info("wrote %d %s clips as %d batches of %d (last padded with %d zero rows) to %s",
+             report["clips"], config.eval_split, report["batches"], config.export_batch_size,
+             report["padded_rows"], config.result_path)
     return 0
 
 

@@ -1,6 +1,11 @@
 """Train FCN-4 with the model-zoo recipe (Adam, BCE, fixed loss scale 1024).
 
     python train.py --mr_path ./data/mindrecord --checkpoint_path ./checkpoints
+    msrun --worker_num=8 --local_worker_num=8 train.py ...   # data parallel, batch_size per device
+
+The same script runs standalone or as one rank of a data-parallel job (msrun, rank table,
+mpirun); it joins the job before copying any *_url inputs, so a slow copy cannot time out the
+cluster's start.
 """
 
 from __future__ import annotations
@@ -8,11 +13,13 @@ from __future__ import annotations
 import logging
 import sys
 
+from src import distributed
 from src.annotations import read_tag_list
-
 from src.entry import run_entry
 from src.errors import UserError
+from src.manifest import check_dataset
 from src.model_utils.config import save_config
+from src.model_utils.moxing_adapter import cloud_sync
 from src.preprocessing import TAGS_FILE
 from src.runtime import setup_runtime
 from src.trainer import Trainer
@@ -21,14 +28,18 @@ log = logging.getLogger("fcn4")
 
 
 def run(config) -> int:
-    tags = read_tag_list(f"{config.mr_path}/{TAGS_FILE}")
-    if len(tags) != config.num_classes:
-        raise UserError(f"{config.mr_path}/{TAGS_FILE} lists {len(tags)} tags, num_classes={config.num_classes}")
     setup_runtime(config)
-    trainer = Trainer(config, tags)
-    save_config(config, config.checkpoint_path)
-    trainer.start()
-    state = trainer.fit()
+    world = distributed.setup(config)
+    with cloud_sync(config, world) as mirror:
+        check_dataset(config.mr_path, config.num_classes)
+        tags = read_tag_list(f"{config.mr_path}/{TAGS_FILE}")
+        if len(tags) != config.num_classes:
+            raise UserError(f"{config.mr_path}/{TAGS_FILE} lists {len(tags)} tags, num_classes={config.num_classes}")
+        trainer = Trainer(config, tags, world, mirror)
+        if world.is_main:
+            trainer.publish(save_config(config, config.checkpoint_path))
+        trainer.start()
+        state = trainer.fit()
     best = f"best val ROC-AUC {state.best_auc:.4f} at epoch {state.best_epoch}" if state.best_epoch else "no val split"
     log.info("done: %d epochs, %d steps, %s; checkpoints in %s", state.epoch, state.global_step, best,
              config.checkpoint_path)
@@ -36,7 +47,7 @@ def run(config) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_entry(run, argv, "FCN-4: train on MindRecord shards")
+    return run_entry(run, argv, "FCN-4: train on MindRecord shards", cloud_sync=False)
 
 
 if __name__ == "__main__":

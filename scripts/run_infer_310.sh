@@ -3,19 +3,26 @@
 #
 # Works in the current folder (preprocess_Result/, result_Files/,
 # time_Result/ and one log per step), like the model-zoo script it mirrors.
+# preprocess.py and postprocess.py read mr_path, eval_split and
+# export_batch_size (the batch the MindIR was exported with) from the default
+# config, or from CONFIG_PATH=my.yaml when set.
 # Set PYTHON to choose the interpreter, ASCEND_HOME for a toolkit that is not
-# under /usr/local/Ascend.
+# under /usr/local/Ascend. INFER_BACKEND=host runs the same protocol with
+# MindSpore on this host (CPU/GPU, python -m src.host_infer) instead of
+# building and running the 310 app: the chain without an Ascend card.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON="${PYTHON:-python}"
 ASCEND_HOME="${ASCEND_HOME:-/usr/local/Ascend}"
+INFER_BACKEND="${INFER_BACKEND:-ascend310}"
+CONFIG_PATH="${CONFIG_PATH:-}"
 
 usage() {
   cat >&2 <<USAGE
 Usage: bash $0 MINDIR_PATH NEED_PREPROCESS(y|n) [DEVICE_ID]
   MINDIR_PATH      FCN-4 model exported by export.py in MINDIR format
-  NEED_PREPROCESS  y: write ./preprocess_Result from the val MindRecord first; n: reuse it
+  NEED_PREPROCESS  y: write ./preprocess_Result from the eval_split MindRecord first; n: reuse it
   DEVICE_ID        Ascend device id (default 0)
 USAGE
 }
@@ -48,6 +55,13 @@ device_id="${3:-0}"
   bad_usage "NEED_PREPROCESS must be y or n, got '$need_preprocess'"
 [[ -f "$mindir_path" ]] || bad_usage "MINDIR_PATH '$mindir_path' is not a file"
 [[ "$device_id" =~ ^[0-9]+$ ]] || bad_usage "DEVICE_ID must be a non-negative integer, got '$device_id'"
+[[ "$INFER_BACKEND" == ascend310 || "$INFER_BACKEND" == host ]] ||
+  bad_usage "INFER_BACKEND must be ascend310 or host, got '$INFER_BACKEND'"
+config_args=()
+if [[ -n "$CONFIG_PATH" ]]; then
+  [[ -f "$CONFIG_PATH" ]] || bad_usage "CONFIG_PATH '$CONFIG_PATH' is not a file"
+  config_args=(--config_path "$(realpath "$CONFIG_PATH")")
+fi
 mindir_path="$(realpath "$mindir_path")"
 
 # The toolkit's set_env.sh puts the Ascend runtime libraries on the search
@@ -62,20 +76,25 @@ fi
 if [[ "$need_preprocess" == y ]]; then
   rm -rf ./preprocess_Result
   run_step preprocess preprocess.log \
-    "$PYTHON" "$ROOT/preprocess.py" --preprocess_mode 310 --result_path "$PWD/preprocess_Result"
+    "$PYTHON" "$ROOT/preprocess.py" "${config_args[@]}" --preprocess_mode 310 --result_path "$PWD/preprocess_Result"
 elif [[ ! -d ./preprocess_Result/00_data || ! -f ./preprocess_Result/label_ids.npy ]]; then
   echo "ERROR: $PWD/preprocess_Result/00_data or label_ids.npy is missing; rerun with NEED_PREPROCESS=y" >&2
   exit 1
 fi
 
-run_step build build.log bash "$ROOT/ascend310_infer/build.sh"
-
 # Stale results of an earlier run would otherwise be scored by postprocess.py.
 rm -rf ./result_Files ./time_Result
-run_step infer infer.log "$ROOT/ascend310_infer/out/main" --mindir_path="$mindir_path" \
-  --input0_path=./preprocess_Result/00_data --device_id="$device_id"
+if [[ "$INFER_BACKEND" == host ]]; then
+  run_step infer infer.log env PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -m src.host_infer \
+    --mindir_path="$mindir_path" --input0_path=./preprocess_Result/00_data --device_id="$device_id"
+else
+  run_step build build.log bash "$ROOT/ascend310_infer/build.sh"
+  run_step infer infer.log "$ROOT/ascend310_infer/out/main" --mindir_path="$mindir_path" \
+    --input0_path=./preprocess_Result/00_data --device_id="$device_id"
+fi
 cat ./time_Result/test_perform_static.txt
 
 run_step postprocess acc.log \
-  "$PYTHON" "$ROOT/postprocess.py" --result_path ./result_Files --label_path ./preprocess_Result/label_ids.npy
+  "$PYTHON" "$ROOT/postprocess.py" "${config_args[@]}" --post_result_path ./result_Files \
+  --label_path ./preprocess_Result/label_ids.npy
 cat acc.log

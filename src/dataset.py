@@ -124,11 +124,14 @@ def count_rows(files: list[Path]) -> int:
 
 def create_dataset(mr_dir: str | Path, split: str, batch_size: int, num_classes: int, training: bool,
                    seed: int = 1, num_shards: int | None = None, shard_id: int | None = None,
-                   num_parallel_workers: int = 2):
-    """MindDataset of (feature float32 (B,1,96,1366), label float32 (B,C)) batches.
+                   num_parallel_workers: int = 2, with_ids: bool = False):
+    """MindDataset of (feature float32 (B,1,96,1366), label float32 (B,C)) batches, led by the
+    clip ids int32 (B,) when with_ids.
 
     Training shuffles with `seed` (re-created per epoch by the trainer with seed + epoch, so a
     resumed epoch replays the same order) and drops the last partial batch, as the reference.
+    With num_shards, shard shard_id gets every num_shards-th row of that one seeded order, so the
+    shards are disjoint and step k of all shards together is step k of an unsharded run.
     """
     import mindspore as ms
     import mindspore.dataset as ds
@@ -137,7 +140,8 @@ def create_dataset(mr_dir: str | Path, split: str, batch_size: int, num_classes:
     files = find_shards(mr_dir, split)
     check_schema(files, num_classes)
     ds.config.set_seed(seed)
-    data = ds.MindDataset([str(f) for f in files], columns_list=["feature", "label"], shuffle=training,
+    columns = ["id", "feature", "label"] if with_ids else ["feature", "label"]
+    data = ds.MindDataset([str(f) for f in files], columns_list=columns, shuffle=training,
                           num_shards=num_shards, shard_id=shard_id, num_parallel_workers=num_parallel_workers)
     data = data.map(operations=transforms.TypeCast(ms.float32), input_columns="label")
     return data.batch(batch_size, drop_remainder=training)

@@ -15,12 +15,15 @@ EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 
 
-def run_entry(run: Callable, argv: list[str] | None, description: str) -> int:
-    """Resolve the config and call run(config); bad input becomes `error: ...` and exit code 2."""
+def run_entry(run: Callable, argv: list[str] | None, description: str, cloud_sync: bool = True) -> int:
+    """Resolve the config and call run(config); bad input becomes `error: ...` and exit code 2.
+
+    cloud_sync=False leaves the *_url copying to run itself (train.py joins the cluster first).
+    """
     setup_logging()
     try:
         config = get_config(argv, description)
-        result = moxing_wrapper(run)(config)
+        result = (moxing_wrapper(run) if cloud_sync else run)(config)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR

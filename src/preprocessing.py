@@ -1,101 +1,253 @@
-"""MTAT-format dataset -> MindRecord shards, streamed: features are written as they come.
+"""MTAT-format dataset -> MindRecord shards, at MTAT scale: parallel, bounded memory, resumable.
 
-Workers decode audio and compute log-mels in parallel; this process is the only writer.
-Broken clips are skipped and listed in the report, never fatal for the dataset.
+    plan (clips, splits, tags) -> workers compute chunks of clips into a durable store ->
+    one writer appends stored chunks, in plan order, to the shards in staging -> publish
+
+A killed run (SIGKILL included) rerun with the same settings recomputes only the chunks that
+were not stored and publishes the same rows an uninterrupted run would. Memory does not grow
+with the number of clips. Disk: the store holds a second copy of the features until the shards
+are published (about 13.5 GB for all of MTAT), then it is removed.
+
+Several hosts: each runs with preprocess_num_shards=P and its own preprocess_shard_id (every
+P-th chunk); their `mr_path/preprocess_work/chunks/` folders are then gathered into one, where a
+run without preprocess_shard_id computes whatever is still missing and writes the shards.
 """
 
 from __future__ import annotations
 
+import importlib
+import json
 import logging
 import os
+import resource
 import time
 from multiprocessing import get_context
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
 from src import features
-from src.annotations import label_matrix, read_annotations, resolve_clip_path, top_tags, write_tag_list
+from src.annotations import write_tag_list
 from src.errors import UserError
 from src.fileio import atomic_write_json
+from src.manifest import MANIFEST_FILE, read_manifest, settings_diff, write_manifest
+from src.preprocess_plan import Plan, make_plan
+from src.preprocess_state import CHUNK_CLIPS, STORE_FORMAT, WorkStore, dataset_files, exclusive
+from src.preprocess_worker import compute_chunk, init_worker
+from src.preprocess_writer import ShardAssembler
 
 log = logging.getLogger("fcn4")
 
-MTAT_FOLDER_SPLIT = {**{f: "train" for f in "0123456789ab"}, "c": "val", **{f: "test" for f in "def"}}
 REPORT_FILE = "preprocess_report.json"
-MANIFEST_FILE = "manifest.json"
 TAGS_FILE = "tags.txt"
-
-
-def assign_splits(mp3_paths: list[str], split: str, train_ratio: float, seed: int) -> np.ndarray:
-    """Split name per clip: seeded random train/val (reproducible), or MTAT's folder split."""
-    if split == "random":
-        if not 0.0 < train_ratio < 1.0:
-            raise UserError(f"train_ratio={train_ratio} must be between 0 and 1 (exclusive)")
-        draws = np.random.default_rng(seed).random(len(mp3_paths))
-        return np.where(draws < train_ratio, "train", "val")
-    folders = [p.split("/", 1)[0] for p in mp3_paths]
-    unknown = sorted({f for f in folders if f not in MTAT_FOLDER_SPLIT})
-    if unknown:
-        raise UserError(f"split=mtat needs mp3_path folders 0-9/a-f, found {unknown[:3]}")
-    return np.array([MTAT_FOLDER_SPLIT[f] for f in folders])
-
-
-def _extract(task: tuple[int, str]) -> tuple[int, np.ndarray | None, str]:
-    """Worker: (row, feature or None, reason). Never raises for bad audio."""
-    row, path = task
-    try:
-        return row, features.extract(path), ""
-    except features.AudioError as exc:
-        return row, None, exc.reason
-
-
-def _worker_count(requested: int) -> int:
-    return requested if requested > 0 else (os.cpu_count() or 1)
+MAX_MINDRECORD_SHARDS = 1000
 
 
 def build(config) -> dict:
-    """Write <split>.mindrecord0..N-1, tags.txt, manifest.json and the report into mr_path."""
-    from src.dataset import SplitWriter
+    """Make (or finish, or confirm) the dataset in config.mr_path; return the run's report.
 
-    root = Path(config.audio_path)
-    annotations = read_annotations(root / config.info_name)
-    if len(annotations.clip_ids) == 0:
-        raise UserError(f"{root / config.info_name}: no clips listed")
-    tags = top_tags(annotations, config.num_classes)
-    labels = label_matrix(annotations, tags)
-    paths = [resolve_clip_path(root, p) for p in annotations.mp3_paths]
-    splits = assign_splits(annotations.mp3_paths, config.split, config.train_ratio, config.split_seed)
+    The report's "status" is "finished", "already_done" (nothing to do) or "part_done" (a
+    multi-host part stored its chunks; a run without preprocess_shard_id assembles them).
+    """
+    _check_options(config)
+    plan = make_plan(config)
     out = Path(config.mr_path)
-    out.mkdir(parents=True, exist_ok=True)
-    write_tag_list(out / TAGS_FILE, tags)
+    with exclusive(out) as lock_fd:
+        store = WorkStore(out)
+        if not _resumable(store, plan, config.overwrite):
+            report = _already_done(out, plan, config.overwrite)
+            if report is not None:
+                return report
+            store.create(plan.fingerprint, plan.settings, len(plan))
+        if store.committing():
+            store.finish_commit()
+            return {**_read_report(out), "status": "finished"}
+        return _run(store, plan, config, lock_fd)
 
-    order = [(row, str(paths[row])) for name in ("train", "val", "test") for row in np.flatnonzero(splits == name)]
-    writers = {}
-    skipped = []
-    began = time.perf_counter()
+
+def _check_options(config) -> None:
+    if not 1 <= config.num_consumer <= MAX_MINDRECORD_SHARDS:
+        raise UserError(f"num_consumer={config.num_consumer}: MindRecord needs 1 to {MAX_MINDRECORD_SHARDS} "
+                        f"shard files per split")
+    if config.preprocess_workers < 0:
+        raise UserError(f"preprocess_workers={config.preprocess_workers}: expected 0 (one per core) or more")
+    if config.preprocess_num_shards < 1:
+        raise UserError(f"preprocess_num_shards={config.preprocess_num_shards}: expected 1 or more hosts")
+    if not -1 <= config.preprocess_shard_id < config.preprocess_num_shards:
+        raise UserError(f"preprocess_shard_id={config.preprocess_shard_id}: expected -1 (all, then assemble) "
+                        f"or 0..{config.preprocess_num_shards - 1}")
+
+
+def _resumable(store: WorkStore, plan: Plan, overwrite: bool) -> bool:
+    """Whether mr_path holds unfinished work of these very settings; other work is refused or discarded."""
+    recorded = store.recorded()
+    if recorded is None:
+        return False
+    if recorded.get("fingerprint") == plan.fingerprint and recorded.get("store_format") == STORE_FORMAT \
+            and recorded.get("chunk_clips") == CHUNK_CLIPS:
+        return True
+    if overwrite:
+        log.info("discarding unfinished work of other settings in %s (overwrite=True)", store.root)
+        store.discard()
+        return False
+    diff = settings_diff(recorded.get("settings") or {}, plan.settings) or ["feature parameters or store format"]
+    raise UserError(f"{store.root} holds unfinished work made with other settings ({'; '.join(diff)}); "
+                    f"rerun with those settings to finish it, or pass --overwrite True to discard it")
+
+
+def _already_done(out: Path, plan: Plan, overwrite: bool) -> dict | None:
+    """The report of a finished dataset of these settings (nothing to do), else None to start work."""
+    manifest = read_manifest(out)
+    if overwrite:
+        return None
+    if manifest is None:
+        if dataset_files(out):
+            raise UserError(f"{out} holds MindRecord files but no {MANIFEST_FILE} (another tool, or an older "
+                            f"version?); pass --overwrite True to replace them, or choose another mr_path")
+        return None
+    if "fingerprint" not in manifest:
+        raise UserError(f"{out} holds a dataset made by an older preprocess.py or another tool (its "
+                        f"{MANIFEST_FILE} has no fingerprint); pass --overwrite True to replace it")
+    if manifest["fingerprint"] != plan.fingerprint:
+        diff = settings_diff(manifest.get("config") or {}, plan.settings) or ["feature parameters"]
+        raise UserError(f"{out} holds a dataset made with other settings ({'; '.join(diff)}); "
+                        f"pass --overwrite True to replace it, or choose another mr_path")
+    return {**_read_report(out), "status": "already_done"}
+
+
+def _run(store: WorkStore, plan: Plan, config, lock_fd: int) -> dict:
+    """Compute the missing chunks of this part with a worker pool; assemble and publish unless a part."""
+    chunks = [list(range(start, min(start + CHUNK_CLIPS, len(plan)))) for start in range(0, len(plan), CHUNK_CLIPS)]
+    done = store.finished_chunks([plan.clip_ids[rows].tolist() for rows in chunks])
+    part = config.preprocess_shard_id
+    mine = [i for i in range(len(chunks)) if part < 0 or i % config.preprocess_num_shards == part]
+    todo = [i for i in mine if i not in done]
+    todo_clips = sum(len(chunks[i]) for i in todo)
+    if len(todo) < len(mine):
+        log.info("resuming: %d of %d clips already computed in %s",
+                 sum(len(chunks[i]) for i in mine) - todo_clips, sum(len(chunks[i]) for i in mine), store.root)
+    if todo:
+        _warm_up(assembling=part < 0)
+    began = Stopwatch()
+    assembler = _compute(store, plan, config, [(i, chunks[i]) for i in todo], done, lock_fd) if todo else None
+    if part >= 0:
+        return {"status": "part_done", "part": part, "parts": config.preprocess_num_shards,
+                "work_dir": str(store.chunks), **began.figures(todo_clips)}
+    assembler = assembler or ShardAssembler(store, plan, config.num_consumer)
+    _write_remaining(assembler, done)
+    return _publish(store, plan, config, assembler, todo_clips, began)
+
+
+def _compute(store: WorkStore, plan: Plan, config, todo: list[tuple[int, list[int]]], done: set[int],
+             lock_fd: int) -> ShardAssembler | None:
+    """Workers compute the todo chunks (index, plan rows); unless this is a part, the parent meanwhile
+    appends finished chunks to the shards. Returns that assembler (None for a part)."""
+    tasks = [(index, [(int(plan.clip_ids[r]), plan.mp3_paths[r]) for r in rows]) for index, rows in todo]
+    sizes = {index: len(rows) for index, rows in todo}
+    workers = min(config.preprocess_workers or os.cpu_count() or 1, len(todo))
+    npy_root = str(config.npy_path or Path(config.mr_path) / "npy") if config.keep_npy else ""
+    initargs = (str(store.mr_path), config.audio_path, npy_root, lock_fd)
+    assembler = None
+    with get_context("fork").Pool(workers, initializer=init_worker, initargs=initargs) as pool:
+        results = pool.imap_unordered(compute_chunk, tasks)
+        if config.preprocess_shard_id < 0:  # created after the fork: workers inherit no open shard file
+            assembler = ShardAssembler(store, plan, config.num_consumer)
+            assembler.advance(done)
+        with tqdm(total=sum(sizes.values()), desc=f"preprocess ({workers} workers)", unit="clip") as bar:
+            for index in results:
+                done.add(index)
+                bar.update(sizes[index])
+                if assembler is not None:
+                    assembler.advance(done)
+    return assembler
+
+
+class Stopwatch:
+    """Wall and CPU seconds since creation, CPU split into this process (the writer) and its joined workers."""
+
+    def __init__(self) -> None:
+        self.wall = time.perf_counter()
+        self.cpu = _cpu_seconds()
+
+    def figures(self, clips: int) -> dict:
+        """computed clips, seconds, clips/s and cpu_seconds {main, workers} for a report."""
+        seconds = time.perf_counter() - self.wall
+        main, workers = (now - then for now, then in zip(_cpu_seconds(), self.cpu, strict=True))
+        return {"computed": clips, "seconds": round(seconds, 2),
+                "clips_per_s": round(clips / seconds, 2) if clips else 0.0,
+                "cpu_seconds": {"main": round(main, 2), "workers": round(workers, 2)}}
+
+
+def _cpu_seconds() -> tuple[float, float]:
+    """User + system CPU seconds of this process and of its children that have been waited for."""
+    return tuple(usage.ru_utime + usage.ru_stime
+                 for usage in (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+
+def _warm_up(assembling: bool) -> None:
+    """Pay one-time costs before forking the workers and starting the clock.
+
+    librosa's JIT warm-up (seconds) is then inherited by every worker; MindSpore's import (2-5 s
+    of CPU) would otherwise run in the parent while the workers need the cores.
+    """
+    if assembling:
+        importlib.import_module("mindspore.mindrecord")
     features.warm_up()
-    with get_context("fork").Pool(_worker_count(config.preprocess_workers)) as pool:
-        results = pool.imap(_extract, order, chunksize=2)
-        for row, feature, reason in tqdm(results, total=len(order), desc="preprocess", unit="clip"):
-            if feature is None:
-                skipped.append({"clip_id": int(annotations.clip_ids[row]),
-                                "mp3_path": annotations.mp3_paths[row], "reason": reason})
-                continue
-            name = str(splits[row])
-            if name not in writers:
-                writers[name] = SplitWriter(out, name, config.num_consumer, config.num_classes)
-            writers[name].add(annotations.clip_ids[row], feature, labels[row])
-    counts = {name: writer.commit() for name, writer in writers.items()}
-    seconds = time.perf_counter() - began
-    report = {"written": counts, "skipped": skipped, "seconds": round(seconds, 2),
-              "clips_per_s": round(len(order) / seconds, 2)}
-    atomic_write_json(out / REPORT_FILE, report)
-    if not any(counts.values()):
-        raise UserError(f"no usable clip in {root}: all {len(order)} were skipped (see {out / REPORT_FILE})")
-    atomic_write_json(out / MANIFEST_FILE, {
-        "tags": tags, "num_classes": config.num_classes, "split": config.split, "train_ratio": config.train_ratio,
-        "split_seed": config.split_seed, "split_sizes": counts, "features": features.feature_params(),
-        "positives": {name: labels[splits == name].sum(axis=0).astype(int).tolist() for name in counts}})
+
+
+def _write_remaining(assembler: ShardAssembler, done: set[int]) -> None:
+    """Append the chunks still waiting (all of them when resuming a run killed while writing)."""
+    left = assembler.num_chunks - assembler.next_chunk
+    if left:
+        with tqdm(total=left, desc="writing shards", unit="chunk") as bar:
+            assembler.advance(done, bar)
+
+
+def _publish(store: WorkStore, plan: Plan, config, assembler: ShardAssembler, computed: int,
+             began: Stopwatch) -> dict:
+    """Close the shards, stage tags, report and manifest, then move them all into mr_path."""
+    out = Path(config.mr_path)
+    written = assembler.finish()
+    report = {"status": "finished", "written": written, "skipped": assembler.skipped,
+              "dropped_untagged": plan.dropped_untagged, **began.figures(computed)}
+    if not any(written.values()):
+        atomic_write_json(out / REPORT_FILE, report)
+        first = assembler.skipped[0]
+        raise UserError(f"no usable clip in {config.audio_path}: all {len(plan)} were skipped (first: "
+                        f"{first['mp3_path']}: {first['reason']}; see {out / REPORT_FILE})")
+    write_tag_list(store.staging / TAGS_FILE, plan.tags)
+    atomic_write_json(store.staging / REPORT_FILE, report)
+    skipped = {name: sum(entry["split"] == name for entry in assembler.skipped) for name in written}
+    positives = {name: counts.tolist() for name, counts in assembler.positives.items()}
+    paths = {"audio_path": str(config.audio_path), "mr_path": str(config.mr_path)}
+    write_manifest(store.staging / MANIFEST_FILE, plan, plan.fingerprint, written, skipped, positives, paths)
+    shards = sorted(p.name for p in store.staging.iterdir() if p.name not in (TAGS_FILE, REPORT_FILE, MANIFEST_FILE)
+                    and not p.name.startswith("."))
+    store.begin_commit([*shards, TAGS_FILE, REPORT_FILE, MANIFEST_FILE])
+    store.finish_commit()
     return report
+
+
+def _read_report(out: Path) -> dict:
+    """The report of the dataset published in out (a stand-in if it was removed by hand)."""
+    try:
+        return json.loads((out / REPORT_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"written": {}, "skipped": [], "computed": 0, "seconds": 0.0, "clips_per_s": 0.0}
+
+
+def summary_line(report: dict, mr_path: str) -> str:
+    """One log line for a run: clips written per split, skipped and dropped clips, speed."""
+    if report["status"] == "part_done":
+        return (f"part {report['part']} of {report['parts']}: computed {report['computed']} clips in "
+                f"{report['seconds']:.1f} s ({report['clips_per_s']:.1f} clips/s) into {report['work_dir']}; "
+                f"when every part is done, gather the chunks/ folders into one and run without "
+                f"preprocess_shard_id to write the shards")
+    written = ", ".join(f"{name} {count}" for name, count in report["written"].items())
+    skipped = f"{len(report['skipped'])} broken clips skipped (listed in {Path(mr_path) / REPORT_FILE})"
+    if report["status"] == "already_done":
+        return (f"nothing to do: {mr_path} already holds the dataset of these settings ({written} clips; "
+                f"{skipped}); --overwrite True redoes it")
+    dropped = sum(report["dropped_untagged"].values())
+    return (f"wrote {written} clips to {mr_path}; {skipped}; {dropped} clips without any kept tag left out; "
+            f"computed {report['computed']} clips in {report['seconds']:.1f} s ({report['clips_per_s']:.1f} clips/s)")

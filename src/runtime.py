@@ -10,6 +10,7 @@ import logging
 import os
 
 from src.errors import UserError
+from src.model_utils.local_adapter import get_device_id
 
 ONEDNN_ISA_VAR = "ONEDNN_MAX_CPU_ISA"
 ONEDNN_SAFE_ISA = "AVX2"
@@ -92,9 +93,10 @@ def setup_runtime(config) -> str:
         log.info("device CPU (oneDNN capped at %s=%s)", ONEDNN_ISA_VAR, isa)
         if config.mixed_precision:
             raise UserError("mixed_precision=True needs device_target Ascend or GPU; CPU has no fast float16 conv")
-    else:
-        log.info("device %s:%d", device, config.device_id)
-    ms.set_device(device, int(os.environ.get("DEVICE_ID", config.device_id)) if device != "CPU" else None)
+    device_id = get_device_id(config.device_id) if device != "CPU" else None
+    if device_id is not None:
+        log.info("device %s:%d", device, device_id)
+    ms.set_device(device, device_id)
     ms.set_context(mode=ms.GRAPH_MODE)
     ms.set_seed(config.seed)
     return device

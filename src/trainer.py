@@ -4,6 +4,9 @@ Reference recipe: Adam, BCE, fixed loss scale (gradients scaled by `loss_scale` 
 backward sensitivity and unscaled by the optimizer, no overflow skipping), checkpoints every
 `save_step` steps. The loop is explicit (not Model.train) so that an interrupted run resumes
 at the exact epoch and step with the same data order and optimizer state.
+
+Data parallel (src/distributed.py): every rank runs this loop on its shard with batch_size
+clips per step; rank 0 alone validates (on all val clips), writes and uploads.
 """
 
 from __future__ import annotations
@@ -17,12 +20,14 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from src import checkpoint
+from src import checkpoint, distributed
 from src.dataset import check_schema, count_rows, create_dataset, find_shards
+from src.distributed import STANDALONE, World
 from src.errors import UserError
 from src.fileio import atomic_write_json
 from src.metrics import summarize
 from src.musictagger import ModelParams, MusicTaggerCNN, load_model_params
+from src.object_store import Mirror
 
 log = logging.getLogger("fcn4")
 
@@ -89,11 +94,14 @@ def predict(network, mr_dir: str | Path, split: str, batch_size: int, num_classe
 
 
 class Trainer:
-    """Runs epochs, writes checkpoints/metrics into config.checkpoint_path."""
+    """Runs epochs, writes checkpoints/metrics into config.checkpoint_path (rank 0 of `world`),
+    and hands every file it writes to `mirror` (the train_url upload) when there is one."""
 
-    def __init__(self, config, tags: list[str]) -> None:
+    def __init__(self, config, tags: list[str], world: World = STANDALONE, mirror: Mirror | None = None) -> None:
         self.config = config
         self.tags = tags
+        self.world = world
+        self.mirror = mirror
         self.out = Path(config.checkpoint_path)
         self.out.mkdir(parents=True, exist_ok=True)
         self.params = ModelParams.from_config(config)
@@ -106,6 +114,10 @@ class Trainer:
         """Fresh start, fine-tuning start (pre_trained) or resume, as the config asks."""
         cfg = self.config
         previous = TrainState.load(self.out)
+        if cfg.resume:
+            distributed.check_same(self.world, previous.global_step if previous and previous.checkpoint else -1,
+                                   f"the last checkpoint's global step in {self.out}",
+                                   "every rank must see the same checkpoint_path (shared storage, or train_url)")
         if cfg.resume and previous and previous.checkpoint:
             self._check_same_model()
             checkpoint.load_into(self.train_cell, self.out / previous.checkpoint)
@@ -118,7 +130,8 @@ class Trainer:
             path = Path(cfg.checkpoint_path) / cfg.model_name
             checkpoint.load_into(self.network, path)
             log.info("fine-tuning from %s", path)
-        self.params.save(self.out)
+        if self.world.is_main:
+            self.publish(self.params.save(self.out))
 
     def _check_same_model(self) -> None:
         saved = load_model_params(self.out)
@@ -137,35 +150,47 @@ class Trainer:
         return self.state
 
     def _steps_per_epoch(self) -> int:
+        """Steps per epoch on every rank: each rank's whole batches of its 1/size of the clips."""
         files = find_shards(self.config.mr_path, "train")
         check_schema(files, self.config.num_classes)
         rows = count_rows(files)
-        steps = rows // self.config.batch_size
+        steps = rows // self.world.size // self.config.batch_size
         if steps == 0:
-            raise UserError(f"train split has {rows} clips, fewer than batch_size={self.config.batch_size}")
+            devices = f" x {self.world.size} devices" if self.world.size > 1 else ""
+            raise UserError(f"train split has {rows} clips, fewer than batch_size={self.config.batch_size}{devices}")
         return steps
 
-    def _epoch_data(self, epoch: int):
+    def _epoch_data(self, epoch: int, steps: int):
+        """This rank's (id, feature, label) batches; the same seed on every rank, so the shards are disjoint.
+
+        MindDataset pads a short shard with repeated clips; taking `steps` batches on every rank
+        leaves the padding (and the remainder) unread, so no clip is seen twice in an epoch.
+        """
         cfg = self.config
+        shards = {"num_shards": self.world.size, "shard_id": self.world.rank} if self.world.size > 1 else {}
         data = create_dataset(cfg.mr_path, "train", cfg.batch_size, cfg.num_classes, training=True,
-                              seed=cfg.seed + epoch, num_parallel_workers=cfg.num_parallel_workers)
+                              seed=cfg.seed + epoch, num_parallel_workers=cfg.num_parallel_workers, with_ids=True,
+                              **shards).take(steps)
         return data.skip(self.state.step_in_epoch) if self.state.step_in_epoch else data
 
     def _run_epoch(self, epoch: int, steps: int) -> None:
         cfg = self.config
         start_step = self.state.step_in_epoch
-        losses = []
+        losses, clips = [], []
+        global_batch = cfg.batch_size * self.world.size
         began = time.perf_counter()
-        bar = tqdm(total=steps, initial=start_step, desc=f"epoch {epoch + 1}/{cfg.epoch_size}", unit="step")
-        for step, (feature, label) in enumerate(self._epoch_data(epoch).create_tuple_iterator(num_epochs=1),
-                                                start=start_step + 1):
+        bar = tqdm(total=steps, initial=start_step, desc=f"epoch {epoch + 1}/{cfg.epoch_size}", unit="step",
+                   disable=not self.world.is_main)
+        batches = self._epoch_data(epoch, steps).create_tuple_iterator(num_epochs=1)
+        for step, (ids, feature, label) in enumerate(batches, start=start_step + 1):
             loss = float(self.train_cell(feature, label).asnumpy())
             if not np.isfinite(loss):
                 raise UserError(f"loss became {loss} at epoch {epoch + 1} step {step}; lower lr or check the data")
             losses.append(loss)
+            clips.append(ids.asnumpy())
             self.state.global_step += 1
             self.state.step_in_epoch = step
-            rate = len(losses) * cfg.batch_size / (time.perf_counter() - began)
+            rate = len(losses) * global_batch / (time.perf_counter() - began)
             bar.set_postfix(loss=f"{loss:.4f}", samples_s=f"{rate:.2f}")
             bar.update(1)
             if self.state.global_step % cfg.save_step == 0 and step < steps:
@@ -173,14 +198,50 @@ class Trainer:
         bar.close()
         seconds = time.perf_counter() - began
         record = {"epoch": epoch + 1, "global_step": self.state.global_step,
-                  "train_loss": round(float(np.mean(losses)), 5) if losses else None,
-                  "samples_per_s": round(len(losses) * cfg.batch_size / seconds, 3), "seconds": round(seconds, 2)}
+                  "train_loss": self._mean_loss(losses),
+                  "samples_per_s": round(len(losses) * global_batch / seconds, 3), "seconds": round(seconds, 2)}
+        record.update(self._replica_report(epoch, clips))
         record.update(self._validate(epoch))
-        self._append_metrics(record)
+        if self.world.is_main:
+            self._append_metrics(record)
         log.info("epoch %d: %s", epoch + 1, ", ".join(f"{k}={v}" for k, v in record.items() if k != "epoch"))
 
+    def _mean_loss(self, losses: list[float]) -> float | None:
+        """Mean training loss of this epoch over all ranks (resumed epochs: the steps run since)."""
+        totals = distributed.all_gather(self.world, np.array([sum(losses), len(losses)], np.float32)).sum(axis=0)
+        return round(float(totals[0] / totals[1]), 5) if totals[1] else None
+
+    def _replica_report(self, epoch: int, clips: list[np.ndarray]) -> dict:
+        """Data-parallel checks, logged and in metrics.jsonl: the clips each rank read and how many
+        were distinct (an overlap means broken sharding), and whether all replicas hold the same
+        weights (a 28-bit digest of the trainable parameters per rank)."""
+        if self.world.size == 1:
+            return {}
+        counts, distinct = self._clips_read(clips)
+        digests = distributed.all_gather(self.world, np.array([distributed.weights_digest(self.network)], np.int32))
+        digests = digests[:, 0]
+        in_sync = bool(np.all(digests == digests[0]))
+        if distinct != counts.sum():
+            log.warning("epoch %d: %d clips read but only %d distinct: the ranks' shards overlap", epoch + 1,
+                        counts.sum(), distinct)
+        if not in_sync:
+            log.warning("epoch %d: replicas hold different weights (digests %s)", epoch + 1,
+                        [f"{d:07x}" for d in digests])
+        return {"clips_per_rank": counts.tolist(), "distinct_clips": distinct,
+                "weights_digest": f"{digests[self.world.rank]:07x}", "replicas_in_sync": in_sync}
+
+    def _clips_read(self, clips: list[np.ndarray]) -> tuple[np.ndarray, int]:
+        """(clips read per rank (size,), distinct clip ids over all ranks) for this epoch."""
+        read = np.concatenate(clips) if clips else np.zeros(0, np.int32)
+        counts = distributed.all_gather(self.world, np.array([read.size], np.int32))[:, 0]
+        padded = np.full(int(counts.max()), -1, np.int32)
+        padded[:read.size] = read
+        everyone = distributed.all_gather(self.world, padded).ravel()
+        return counts, len(set(everyone[everyone >= 0].tolist()))
+
     def _validate(self, epoch: int) -> dict:
-        if not self.has_val:
+        """Validation ROC-AUC / PR-AUC on all val clips, computed once (rank 0); keeps the best checkpoint."""
+        if not self.has_val or not self.world.is_main:
             return {}
         cfg = self.config
         scores, labels = predict(self.network, cfg.mr_path, "val", cfg.eval_batch_size, cfg.num_classes,
@@ -189,17 +250,21 @@ class Trainer:
         auc = summary["roc_auc"]
         if auc is not None and auc > self.state.best_auc:
             self.state.best_auc, self.state.best_epoch = auc, epoch + 1
-            checkpoint.save(self.train_cell, self.out / f"{cfg.prefix}-best.ckpt", {"epoch": epoch + 1})
+            self.publish(checkpoint.save(self.train_cell, self.out / f"{cfg.prefix}-best.ckpt", {"epoch": epoch + 1}))
         return {"val_roc_auc": _round(auc), "val_pr_auc": _round(summary["pr_auc"])}
 
     def _save_step_checkpoint(self, epoch: int, step: int) -> None:
-        """PREFIX-EPOCH_STEP.ckpt (1-based epoch, as ModelCheckpoint names it), then the resume state."""
+        """PREFIX-EPOCH_STEP.ckpt (1-based epoch, as ModelCheckpoint names it), then the resume state;
+        both uploaded before training goes on, so a killed job loses at most one interval."""
         cfg = self.config
         name = f"{cfg.prefix}-{epoch}_{step}.ckpt"
-        checkpoint.save(self.train_cell, self.out / name,
-                        {"epoch": self.state.epoch, "step": self.state.step_in_epoch})
         self.state.checkpoint = name
+        if not self.world.is_main:
+            return
+        path = checkpoint.save(self.train_cell, self.out / name,
+                               {"epoch": self.state.epoch, "step": self.state.step_in_epoch})
         self.state.save(self.out)
+        self.publish(path, self.out / STATE_FILE)
         self._rotate()
 
     def _rotate(self) -> None:
@@ -207,10 +272,18 @@ class Trainer:
         kept = sorted(self.out.glob(f"{cfg.prefix}-*_*.ckpt"), key=lambda p: p.stat().st_mtime_ns)
         for old in kept[:-cfg.keep_checkpoint_max]:
             old.unlink()
+            if self.mirror is not None:
+                self.mirror.drop(old)
 
     def _append_metrics(self, record: dict) -> None:
         with open(self.out / METRICS_FILE, "a") as handle:
             handle.write(json.dumps(record) + "\n")
+        self.publish(self.out / METRICS_FILE)
+
+    def publish(self, *paths: Path) -> None:
+        """Upload files of checkpoint_path to train_url now (no-op without a mirror)."""
+        if self.mirror is not None:
+            self.mirror.push(*paths)
 
 
 def _round(value: float | None) -> float | None:

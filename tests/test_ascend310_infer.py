@@ -3,7 +3,8 @@
 Builds ascend310_infer/ with plain CMake (SDK-free library, its C++ unit test,
 and main.cc compiled against the test doubles in ascend310_infer/test/stub),
 then checks main's behaviour, build.sh's one-line diagnostics, the argument
-checks and step chaining of scripts/run_infer_310.sh, and shellcheck.
+checks and step chaining of scripts/run_infer_310.sh, and shellcheck. The chain with
+INFER_BACKEND=host on real data is tested in tests/test_postprocess.py.
 """
 
 import os
@@ -70,6 +71,21 @@ def test_ctest_passes(build_dir):
     result = run(["ctest", "--output-on-failure"], cwd=build_dir)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "100% tests passed" in result.stdout
+
+
+@needs_toolchain
+def test_filesystem_ts_branch_builds_and_passes(tmp_path):
+    # GCC 7 hosts get std::experimental::filesystem (inc/fs_compat.h); force that branch here.
+    cmake_build(APP, tmp_path, "-DFCN4_EXPERIMENTAL_FS=ON")
+    result = run(["ctest", "--output-on-failure"], cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "100% tests passed" in result.stdout
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "m.mindir").write_text("4 1")
+    write_inputs(tmp_path / "run" / "data", {"b_0.bin": b"abcd"})
+    stub = run([tmp_path / "main_stub", "--mindir_path=m.mindir", "--input0_path=data"], cwd=tmp_path / "run")
+    assert stub.returncode == 0, stub.stderr
+    assert (tmp_path / "run" / "result_Files" / "b_0_0.bin").read_bytes() == b"abcd"
 
 
 def write_inputs(folder, contents):
@@ -210,11 +226,11 @@ for i in range(3):
 FAKE_POSTPROCESS = """
 import argparse, pathlib
 p = argparse.ArgumentParser()
-p.add_argument("--result_path", required=True)
+p.add_argument("--post_result_path", required=True)
 p.add_argument("--label_path", required=True)
 a = p.parse_args()
 assert pathlib.Path(a.label_path).read_bytes() == b"labels"
-names = sorted(f.name for f in pathlib.Path(a.result_path).iterdir())
+names = sorted(f.name for f in pathlib.Path(a.post_result_path).iterdir())
 assert names == ["fcn4_bs2_0_0.bin", "fcn4_bs2_1_0.bin", "fcn4_bs2_2_0.bin"], names
 print("AUC: 0.50000")
 """
@@ -267,6 +283,21 @@ def test_run_script_rejects_bad_arguments(tmp_path, args, message):
     assert message in result.stderr
     assert "Usage: bash" in result.stderr
     assert not any(tmp_path.glob("*.log")), "no step may run after an argument error"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"INFER_BACKEND": "gpu"}, "INFER_BACKEND must be ascend310 or host, got 'gpu'"),
+        ({"CONFIG_PATH": "absent.yaml"}, "CONFIG_PATH 'absent.yaml' is not a file"),
+    ],
+)
+def test_run_script_rejects_bad_settings(tmp_path, env, message):
+    (tmp_path / "fcn4.mindir").write_bytes(b"")
+    result = run(["bash", RUN_SH, "fcn4.mindir", "y"], cwd=tmp_path, env=clean_env(**env))
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert not any(tmp_path.glob("*.log")), "no step may run after a settings error"
 
 
 def test_run_script_needs_preprocess_result_for_n(tmp_path):

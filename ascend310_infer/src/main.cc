@@ -11,7 +11,6 @@
 #include <chrono>
 #include <cstdint>
 #include <exception>
-#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <stdexcept>
@@ -22,6 +21,7 @@
 #include "include/api/model.h"
 #include "include/api/serialization.h"
 #include "include/api/types.h"
+#include "inc/fs_compat.h"
 #include "inc/utils.h"
 
 DEFINE_string(mindir_path, "", "path of the exported FCN-4 MindIR file");
@@ -71,8 +71,7 @@ void WriteOutputs(const std::string &input_path, const std::vector<MSTensor> &ou
     if (data == nullptr) {
       throw std::runtime_error("output " + std::to_string(j) + " of '" + input_path + "' holds no data");
     }
-    const std::filesystem::path path =
-        std::filesystem::path(fcn4::kResultDir) / fcn4::OutputFileName(input_path, j);
+    const fcn4::fs::path path = fcn4::fs::path(fcn4::kResultDir) / fcn4::OutputFileName(input_path, j);
     fcn4::WriteFileAtomic(path.string(), data.get(), outputs[j].DataSize());
   }
 }

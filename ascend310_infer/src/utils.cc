@@ -4,14 +4,13 @@
 #include "inc/utils.h"
 
 #include <algorithm>
-#include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
 
-namespace fs = std::filesystem;
+#include "inc/fs_compat.h"
 
 namespace fcn4 {
 
@@ -37,7 +36,7 @@ std::vector<std::string> ListBinFiles(const std::string &dir) {
   std::vector<fs::path> bins;
   for (const auto &entry : fs::directory_iterator(dir)) {
     // is_regular_file follows symlinks, so linked inputs are accepted too.
-    if (entry.is_regular_file() && entry.path().extension() == ".bin") {
+    if (fs::is_regular_file(entry.path(), ec) && entry.path().extension() == ".bin") {
       bins.push_back(entry.path());
     }
   }

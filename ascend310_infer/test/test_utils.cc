@@ -5,7 +5,6 @@
  */
 #include <cmath>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -13,9 +12,10 @@
 #include <string>
 #include <vector>
 
+#include "inc/fs_compat.h"
 #include "inc/utils.h"
 
-namespace fs = std::filesystem;
+namespace fs = fcn4::fs;
 
 namespace {
 

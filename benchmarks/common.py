@@ -1,0 +1,36 @@
+"""Helpers shared by the benchmark scripts: timing the full FCN-4 on CPU in this process."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+
+def fcn4_rates(batch_size: int, steps: int, warmup: int = 1) -> dict:
+    """Train and inference samples/s of the full-size FCN-4 on random input (this process's settings)."""
+    import mindspore as ms
+
+    from src.model_utils.config import get_config
+    from src.musictagger import MusicTaggerCNN
+    from src.trainer import build_train_cell
+
+    config = get_config(["--device_target", "CPU"])
+    network = MusicTaggerCNN()
+    cell = build_train_cell(network, config)
+    rng = np.random.default_rng(0)
+    x = ms.Tensor(rng.normal(size=(batch_size, 1, 96, 1366)).astype(np.float32))
+    y = ms.Tensor((rng.random((batch_size, 50)) > 0.8).astype(np.float32))
+    train = _rate(lambda: cell(x, y).asnumpy(), batch_size, steps, warmup)
+    network.set_train(False)
+    infer = _rate(lambda: network(x).asnumpy(), batch_size, steps, warmup)
+    return {"train_samples_s": train, "infer_samples_s": infer}
+
+
+def _rate(step, batch_size: int, steps: int, warmup: int) -> float:
+    for _ in range(warmup):
+        step()
+    began = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return batch_size * steps / (time.perf_counter() - began)

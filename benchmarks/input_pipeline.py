@@ -1,0 +1,63 @@
+"""MindRecord read throughput vs what full-FCN-4 training consumes, measured in one run.
+
+    python benchmarks/input_pipeline.py [--clips 256] [--batch_size 8]
+
+The input pipeline must outrun training so that it is never the bottleneck: ratio > 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import fcn4_rates  # noqa: E402
+from src.dataset import SplitWriter, create_dataset  # noqa: E402
+from src.features import FEATURE_SHAPE  # noqa: E402
+from src.model_utils.config import get_config  # noqa: E402
+from src.runtime import setup_runtime  # noqa: E402
+
+
+def write_shards(directory: Path, clips: int) -> None:
+    rng = np.random.default_rng(0)
+    writer = SplitWriter(directory, "train", 4, 50)
+    for i in range(clips):
+        writer.add(i, rng.normal(size=FEATURE_SHAPE).astype(np.float32), (rng.random(50) > 0.8).astype(np.int32))
+    writer.commit()
+
+
+def read_rate(directory: Path, batch_size: int, workers: int) -> float:
+    data = create_dataset(directory, "train", batch_size, 50, training=True, num_parallel_workers=workers)
+    began = time.perf_counter()
+    count = 0
+    for feature, _ in data.create_tuple_iterator(num_epochs=1):
+        count += feature.shape[0]
+    return count / (time.perf_counter() - began)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clips", type=int, default=256)
+    parser.add_argument("--batch_size", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    setup_runtime(get_config(["--device_target", "CPU"]))
+    with tempfile.TemporaryDirectory() as tmp:
+        write_shards(Path(tmp), args.clips)
+        read = read_rate(Path(tmp), args.batch_size, args.workers)
+    train = fcn4_rates(args.batch_size, steps=2)["train_samples_s"]
+    print(f"MindRecord read ({args.clips} clips, batch {args.batch_size}, {args.workers} workers): "
+          f"{read:.1f} samples/s ({read * 524288 / 2**20:.0f} MiB/s)")
+    print(f"full FCN-4 training consumes: {train:.2f} samples/s")
+    print(f"ratio read/consume: {read / train:.0f}x (input pipeline is {'not ' if read > train else ''}the bottleneck)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

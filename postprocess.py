@@ -1,0 +1,56 @@
+"""Score the Ascend 310 app's outputs: the metrics of eval.py, ending with the reference's `AUC: x.xxxxx` line.
+
+    python postprocess.py --post_result_path ./result_Files --label_path ./preprocess_Result/label_ids.npy
+
+`AUC` is the model zoo's histogram AUC (src.metrics.reference_auc), comparable with its README;
+the exact macro ROC-AUC and PR-AUC are printed above it. Tag names come from mr_path/tags.txt
+when it matches the label width (only the per-tag table needs them).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from src.annotations import read_tag_list
+from src.bin_protocol import read_labels, read_results
+from src.entry import run_entry
+from src.errors import UserError
+from src.fileio import atomic_write_json
+from src.metrics import format_per_tag_table, summarize
+from src.tag_lookup import TAGS_FILE
+
+
+def run(config) -> int:
+    labels = read_labels(config.label_path)
+    scores = read_results(config.post_result_path, labels)
+    summary = summarize(labels, scores, _tag_names(Path(config.mr_path) / TAGS_FILE, labels.shape[1]))
+    if summary["num_tags_scored"] == 0:
+        raise UserError(f"{config.label_path}: no tag has both positive and negative clips among "
+                        f"{summary['num_samples']}; AUC is undefined")
+    summary.update({"results": str(config.post_result_path), "labels": str(config.label_path)})
+    print(format_per_tag_table(summary))
+    if config.result_file:
+        atomic_write_json(config.result_file, summary)
+    print(f"{summary['num_samples']} clips: ROC-AUC {summary['roc_auc']:.4f}, PR-AUC {summary['pr_auc']:.4f}, "
+          f"reference AUC {summary['reference_auc']:.4f} ({summary['num_tags_scored']}/{summary['num_tags']} "
+          f"tags scorable)")
+    print(f"AUC: {summary['reference_auc']:.5f}")
+    return 0
+
+
+def _tag_names(tags_file: Path, num_classes: int) -> list[str]:
+    """Names from tags_file if it has one per label column, else tag0, tag1, ..."""
+    if tags_file.is_file():
+        tags = read_tag_list(tags_file)
+        if len(tags) == num_classes:
+            return tags
+    return [f"tag{i}" for i in range(num_classes)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_entry(run, argv, "FCN-4: AUC of the Ascend 310 inference results")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

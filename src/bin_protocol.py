@@ -1,0 +1,167 @@
+"""The file protocol of the model-zoo Ascend 310 inference chain, shared by every side of it.
+
+    preprocess.py --preprocess_mode 310   writes  RESULT/00_data/fcn4_bs{B}_{i}.bin  (B, 1, 96, 1366) float32
+                                          and     RESULT/label_ids.npy               (N, C) int32
+    ascend310_infer/out/main (or src.host_infer) writes result_Files/fcn4_bs{B}_{i}_0.bin  (B, C) float32
+                                                  and time_Result/test_perform_static.txt
+    postprocess.py                        reads   result_Files + label_ids.npy -> AUC
+
+Files are raw little-endian float32 in C order, no header, as `ndarray.tofile` writes them.
+Unlike the reference, which drops the split's last partial batch (`drop_remainder=True`)
+and shuffles it, the split is written in file order and the last batch is padded with zero
+features to B rows; label_ids.npy holds only the N real rows, so postprocess.py scores every
+clip exactly once and its AUC equals eval.py's on the same split. The reference's
+(batches, B, C) label layout is read too.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from src.errors import UserError
+from src.features import FEATURE_SHAPE
+
+DATA_DIR = "00_data"
+LABELS_FILE = "label_ids.npy"
+RESULT_DIR = "result_Files"
+TIME_DIR = "time_Result"
+PERF_FILE = "test_perform_static.txt"
+FLOAT_BYTES = 4
+
+_RESULT_NAME = re.compile(r"fcn4_bs(\d+)_(\d+)_0\.bin")
+
+
+def input_name(batch_size: int, index: int) -> str:
+    """Name of the index-th input batch: `fcn4_bs{B}_{i}.bin`."""
+    return f"fcn4_bs{batch_size}_{index}.bin"
+
+
+def output_name(input_path: str | Path, output_index: int) -> str:
+    """Name of output j of an input `<stem>.bin`: `<stem>_{j}.bin`, as the C++ app writes it."""
+    return f"{Path(input_path).stem}_{output_index}.bin"
+
+
+def perf_summary(latencies_ms: list[float]) -> str:
+    """The C++ app's test_perform_static.txt line for these per-batch Predict latencies."""
+    if not latencies_ms:
+        raise ValueError("no inference latency was recorded")
+    mean = sum(latencies_ms) / len(latencies_ms)
+    return f"NN inference cost average time: {mean:.3f} ms of infer_count {len(latencies_ms)}\n"
+
+
+def pad_batch(features: np.ndarray, batch_size: int) -> np.ndarray:
+    """(n, ...) float32 with n <= batch_size -> (batch_size, ...), zero rows appended."""
+    missing = batch_size - features.shape[0]
+    if missing < 0:
+        raise ValueError(f"{features.shape[0]} rows do not fit a batch of {batch_size}")
+    if missing == 0:
+        return features
+    return np.concatenate([features, np.zeros((missing, *features.shape[1:]), features.dtype)])
+
+
+def dump_split(mr_dir: str | Path, split: str, batch_size: int, num_classes: int, result_path: str | Path,
+               num_parallel_workers: int = 2) -> dict:
+    """Write one split's MindRecord as the protocol's input batches and labels; returns counts.
+
+    Built in a hidden sibling folder and moved over `result_path` at the end, so an
+    interrupted run leaves the previous result (or none), never a half-written one.
+    """
+    from tqdm import tqdm
+
+    from src.dataset import create_dataset
+
+    if batch_size < 1:
+        raise UserError(f"export_batch_size={batch_size}: the .bin batch size must be >= 1")
+    out = Path(result_path)
+    tmp = out.with_name(f".{out.name}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / DATA_DIR).mkdir(parents=True)
+    data = create_dataset(mr_dir, split, batch_size, num_classes, training=False,
+                          num_parallel_workers=num_parallel_workers)
+    labels = []
+    for index, (feature, label) in enumerate(tqdm(data.create_tuple_iterator(num_epochs=1, output_numpy=True),
+                                                  total=data.get_dataset_size(), desc=f"310 bins {split}",
+                                                  unit="batch", leave=False)):
+        pad_batch(feature.astype(np.float32, copy=False), batch_size).tofile(tmp / DATA_DIR /
+                                                                            input_name(batch_size, index))
+        labels.append(label.astype(np.int32))
+    if not labels:
+        shutil.rmtree(tmp)
+        raise UserError(f"split '{split}' in {mr_dir} has no clips to write")
+    np.save(tmp / LABELS_FILE, np.concatenate(labels), allow_pickle=False)
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+    clips = sum(len(batch) for batch in labels)
+    return {"clips": clips, "batches": len(labels), "padded_rows": len(labels) * batch_size - clips}
+
+
+def read_labels(label_path: str | Path) -> np.ndarray:
+    """label_ids.npy as (N, C) int32: ours (N, C), or the reference's (batches, B, C) flattened."""
+    path = Path(label_path)
+    if not path.is_file():
+        raise UserError(f"label file {path} does not exist (run preprocess.py --preprocess_mode 310 first)")
+    try:
+        labels = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise UserError(f"{path}: not a NumPy label array ({str(exc).splitlines()[0]})") from None
+    if labels.ndim == 3:
+        labels = labels.reshape(-1, labels.shape[-1])
+    if labels.ndim != 2 or labels.size == 0:
+        raise UserError(f"{path}: labels have shape {labels.shape}, expected (clips, tags) "
+                        f"or (batches, batch_size, tags)")
+    return labels.astype(np.int32)
+
+
+def read_results(result_dir: str | Path, labels: np.ndarray) -> np.ndarray:
+    """Scores (N, C) float32 from the `fcn4_bs{B}_{i}_0.bin` outputs, matching `labels` (N, C).
+
+    Every batch index 0..ceil(N / B) - 1 must be there with B * C floats; padding rows of the
+    last batch are dropped.
+    """
+    result_dir = Path(result_dir)
+    if not result_dir.is_dir():
+        raise UserError(f"result folder {result_dir} does not exist (run the inference app first)")
+    found = {}
+    for path in result_dir.iterdir():
+        match = _RESULT_NAME.fullmatch(path.name)
+        if match:
+            found[(int(match[1]), int(match[2]))] = path
+    if not found:
+        raise UserError(f"{result_dir} holds no fcn4_bs<B>_<i>_0.bin result file")
+    sizes = sorted({size for size, _ in found})
+    if len(sizes) > 1:
+        raise UserError(f"{result_dir} mixes results of batch sizes {sizes}; remove the stale ones")
+    batch_size = sizes[0]
+    num_clips, num_classes = labels.shape
+    expected = math.ceil(num_clips / batch_size)
+    missing = [i for i in range(expected) if (batch_size, i) not in found]
+    if missing or len(found) != expected:
+        raise UserError(f"{result_dir}: {len(found)} result files of batch {batch_size} for {num_clips} labelled "
+                        f"clips, expected {expected} (indices 0..{expected - 1}; missing {missing[:5]})")
+    batches = [_read_batch(found[(batch_size, i)], batch_size, num_classes) for i in range(expected)]
+    return np.concatenate(batches)[:num_clips]
+
+
+def _read_batch(path: Path, batch_size: int, num_classes: int) -> np.ndarray:
+    want = batch_size * num_classes * FLOAT_BYTES
+    got = path.stat().st_size
+    if got != want:
+        raise UserError(f"{path}: {got} bytes, expected {want} ({batch_size} x {num_classes} float32 scores); "
+                        f"was the model exported for {num_classes} tags?")
+    return np.fromfile(path, dtype=np.float32).reshape(batch_size, num_classes)
+
+
+def read_input(path: str | Path, batch_size: int) -> np.ndarray:
+    """One input .bin as (B, 1, 96, 1366) float32; UserError if its size is not B features."""
+    path = Path(path)
+    want = batch_size * math.prod(FEATURE_SHAPE) * FLOAT_BYTES
+    got = path.stat().st_size
+    if got != want:
+        raise UserError(f"'{path}' holds {got} bytes but the model input needs {want} "
+                        f"(batch size or feature shape differs from the export)")
+    return np.fromfile(path, dtype=np.float32).reshape(batch_size, *FEATURE_SHAPE)

@@ -1,0 +1,80 @@
+"""Export a loaded FCN-4 to MINDIR / ONNX / AIR, and prove the file computes what the checkpoint does.
+
+The file is written under a temporary name, loaded back (MindIR through MindSpore, ONNX
+through ONNX Runtime), run on a random log-mel-like batch and compared with the network;
+only a file within tolerance is moved to its final name. AIR cannot be loaded back by
+MindSpore (it is compiled for Ascend by ATC), so it is exported unverified.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from src.errors import UserError
+from src.inference_backends import MindIRBackend, OnnxBackend
+
+log = logging.getLogger("fcn4")
+
+SUFFIX = {"MINDIR": ".mindir", "ONNX": ".onnx", "AIR": ".air"}
+# Max |exported - checkpoint| over a batch of probabilities. MindIR runs the same kernels
+# (0 on CPU); ONNX Runtime's own conv kernels differ in float32 rounding order (~1e-6 seen).
+TOLERANCE = {"MINDIR": 1e-5, "ONNX": 1e-4}
+INPUT_NAME, OUTPUT_NAME = "logmel", "probabilities"
+# Random input on the scale of the features (dB of a power mel spectrogram, top_db 80).
+CHECK_MEAN_DB, CHECK_STD_DB, CHECK_SEED = -30.0, 20.0, 0
+
+
+@dataclass
+class ExportReport:
+    path: Path
+    input_shape: tuple[int, ...]
+    max_abs_diff: float | None  # None: not verified (AIR)
+
+
+def export_model(network, file_name: str, file_format: str, batch_size: int) -> ExportReport:
+    """Write `file_name + suffix` from an inference-mode network with input (batch_size, 1, 96, 1366)."""
+    import mindspore as ms
+
+    final = Path(file_name + SUFFIX[file_format])
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f".{final.stem}.{os.getpid()}.partial{final.suffix}")
+    check = _check_batch((batch_size, *network.params.input_shape))
+    try:
+        if file_format == "ONNX":
+            import mindspore.onnx
+
+            mindspore.onnx.export(network, ms.Tensor(check), file_name=str(tmp), input_names=[INPUT_NAME],
+                                  output_names=[OUTPUT_NAME])
+        else:
+            ms.export(network, ms.Tensor(check), file_name=str(tmp), file_format=file_format)
+        diff = None if file_format == "AIR" else _verify(network, tmp, file_format, check)
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return ExportReport(final, check.shape, diff)
+
+
+def _check_batch(shape: tuple[int, ...]) -> np.ndarray:
+    rng = np.random.default_rng(CHECK_SEED)
+    return rng.normal(CHECK_MEAN_DB, CHECK_STD_DB, size=shape).astype(np.float32)
+
+
+def _verify(network, path: Path, file_format: str, batch: np.ndarray) -> float:
+    """Max abs difference of the exported model's outputs from the network's on `batch`."""
+    import mindspore as ms
+
+    expected = network(ms.Tensor(batch)).asnumpy()
+    backend = MindIRBackend(path) if file_format == "MINDIR" else OnnxBackend(path)
+    got = backend.predict(batch)
+    if got.shape != expected.shape:
+        raise UserError(f"exported {file_format} gives outputs of shape {got.shape}, the network {expected.shape}")
+    diff = float(np.abs(got - expected).max())
+    if not diff <= TOLERANCE[file_format]:
+        raise UserError(f"exported {file_format} differs from the checkpoint network by {diff:.3g} "
+                        f"(tolerance {TOLERANCE[file_format]:g}); nothing written")
+    return diff

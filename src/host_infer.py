@@ -1,0 +1,76 @@
+"""The Ascend 310 app's protocol run on this host with MindSpore (CPU or GPU): the chain without a 310.
+
+    python -m src.host_infer --mindir_path fcn-4.mindir --input0_path ./preprocess_Result/00_data
+
+Same flags, inputs and outputs as ascend310_infer/out/main: every `*.bin` of --input0_path in
+name order through the exported MindIR (`mindspore.load` + `nn.GraphCell`), output j of
+`name.bin` to `./result_Files/name_j.bin`, the mean Predict latency to
+`./time_Result/test_perform_static.txt`. scripts/run_infer_310.sh runs it when
+INFER_BACKEND=host.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from src import bin_protocol
+from src.cli import run_command
+from src.errors import UserError
+from src.fileio import atomic_path, atomic_write_text
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="FCN-4: run the 310 .bin protocol with a MindIR on this host")
+    parser.add_argument("--mindir_path", required=True, help="FCN-4 model exported by export.py (MINDIR)")
+    parser.add_argument("--input0_path", default=".", help="folder holding the preprocessed *.bin batches")
+    parser.add_argument("--device_target", default="auto", choices=["auto", "GPU", "CPU"],
+                        help="where MindSpore runs the graph (auto: GPU if usable, else CPU)")
+    parser.add_argument("--device_id", type=int, default=0, help="GPU index (ignored on CPU)")
+    return parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
+    from src.inference_backends import MindIRBackend
+    from src.model_utils.config import get_config
+    from src.runtime import setup_runtime
+
+    folder = Path(args.input0_path)
+    if not folder.is_dir():
+        raise UserError(f"--input0_path '{folder}' is not an existing folder (run preprocess.py first)")
+    inputs = sorted(p for p in folder.iterdir() if p.suffix == ".bin" and p.is_file())
+    if not inputs:
+        raise UserError(f"no .bin file in '{folder}' (run preprocess.py first)")
+    if args.device_id < 0:
+        raise UserError(f"--device_id must be >= 0, got {args.device_id}")
+    setup_runtime(get_config(["--device_target", args.device_target, "--device_id", str(args.device_id)]))
+    backend = MindIRBackend(Path(args.mindir_path))
+    if backend.batch_size is None:
+        raise UserError(f"{args.mindir_path}: input batch is not fixed; export it with export.py")
+
+    results = Path(bin_protocol.RESULT_DIR)
+    results.mkdir(exist_ok=True)
+    latencies = []
+    for path in inputs:
+        print(f"Start predict input file: {path}", flush=True)
+        batch = bin_protocol.read_input(path, backend.batch_size)
+        began = time.perf_counter()
+        scores = backend.predict(batch)
+        latencies.append((time.perf_counter() - began) * 1000.0)
+        with atomic_path(results / bin_protocol.output_name(path, 0)) as tmp:
+            scores.astype("float32", copy=False).tofile(tmp)
+    summary = bin_protocol.perf_summary(latencies)
+    atomic_write_text(Path(bin_protocol.TIME_DIR) / bin_protocol.PERF_FILE, summary)
+    print(summary, end="")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    return run_command(lambda: run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

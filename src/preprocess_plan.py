@@ -1,0 +1,101 @@
+"""What a preprocessing run will produce, decided before any audio is read.
+
+The plan fixes the clips, their order (train rows, then val, then test, each in annotation
+order), their split and labels, the tag list, and a fingerprint of every setting that changes
+the output. Resuming, multi-host parts and the "already done" check all compare fingerprints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from src import features
+from src.annotations import label_matrix, read_annotations, top_tags
+from src.errors import UserError
+from src.splits import SPLITS, assign_splits, split_lists
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The clips of the dataset in output order.
+
+    clip_ids: (n,) int64; mp3_paths: n relative paths; splits: (n,) split names; labels: (n, C)
+    int32 multi-hot in `tags` order; settings: the output-defining settings (JSON-ready);
+    planned / dropped_untagged: clips per split kept / left out for having none of the tags.
+    """
+
+    clip_ids: np.ndarray
+    mp3_paths: list[str]
+    splits: np.ndarray
+    labels: np.ndarray
+    tags: list[str]
+    settings: dict
+    planned: dict[str, int]
+    dropped_untagged: dict[str, int]
+
+    @property
+    def fingerprint(self) -> str:
+        """sha256 of the settings and feature parameters: equal fingerprints mean equal outputs."""
+        text = json.dumps({"settings": self.settings, "features": features.feature_params()}, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def __len__(self) -> int:
+        return len(self.mp3_paths)
+
+
+def make_plan(config) -> Plan:
+    """Annotations -> splits -> top tags (whole file or train split) -> labels -> clips kept, in order."""
+    csv_path = Path(config.audio_path) / config.info_name
+    annotations = read_annotations(csv_path)
+    splits = assign_splits(annotations.mp3_paths, config)
+    rows = splits == "train" if config.top_tags_from == "train" else None
+    if rows is not None and not rows.any():
+        raise UserError(f"top_tags_from=train, but split={config.split} puts no clip of {csv_path} in train")
+    tags = top_tags(annotations, config.num_classes, rows=rows)
+    labels = label_matrix(annotations, tags)
+    tagged = labels.any(axis=1) if config.drop_untagged else np.ones(len(splits), dtype=bool)
+    order = np.concatenate([np.flatnonzero((splits == name) & tagged) for name in SPLITS])
+    if order.size == 0:
+        raise UserError(f"no clip of {csv_path} is in a split (split={config.split})")
+    return Plan(
+        clip_ids=annotations.clip_ids[order],
+        mp3_paths=[annotations.mp3_paths[i] for i in order],
+        splits=splits[order],
+        labels=labels[order],
+        tags=tags,
+        settings=_settings(config, csv_path),
+        planned={name: int(np.sum(splits[order] == name)) for name in SPLITS},
+        dropped_untagged={name: int(np.sum((splits == name) & ~tagged)) for name in SPLITS},
+    )
+
+
+def _settings(config, csv_path: Path) -> dict:
+    """The settings that define the output, independent of where the files are on this host."""
+    settings = {
+        "info_name": config.info_name,
+        "annotations_sha256": file_sha256(csv_path),
+        "num_classes": config.num_classes,
+        "split": config.split,
+        "top_tags_from": config.top_tags_from,
+        "drop_untagged": config.drop_untagged,
+        "num_consumer": config.num_consumer,
+    }
+    if config.split == "random":
+        settings.update(train_ratio=config.train_ratio, split_seed=config.split_seed)
+    if config.split == "file":
+        settings["split_lists"] = {name: {"file": Path(path).name, "sha256": file_sha256(path)}
+                                   for name, path in split_lists(config).items()}
+    return settings
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

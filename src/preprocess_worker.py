@@ -1,0 +1,82 @@
+"""Worker side of preprocessing: one chunk of clips -> features stored in the work store.
+
+Workers are forked after `features.warm_up()`, write their chunk files themselves (the parent
+gets back only the chunk index, never 524 KB per clip through a pipe), and never raise for bad
+input: a path leaving the audio root, a missing, empty, truncated or undecodable file become a
+skipped clip with its reason.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+from pathlib import Path
+
+import numpy as np
+from librosa.util.exceptions import ParameterError
+from threadpoolctl import threadpool_limits
+
+from src import features
+from src.annotations import resolve_clip_path
+from src.errors import UserError
+from src.fileio import atomic_path
+from src.preprocess_state import WorkStore
+
+_PR_SET_PDEATHSIG = 1
+_state: dict = {}
+
+
+def init_worker(mr_path: str, audio_root: str, npy_root: str, lock_fd: int) -> None:
+    """Pool initializer: one BLAS thread, die with the parent, drop the inherited lock.
+
+    Several single-threaded workers beat BLAS threads fighting over the same cores (the mel
+    product is 3x slower with 2 threads per worker on 2 cores). A worker that outlived a killed
+    parent would keep the run's lock and block the rerun, hence the death signal and the close.
+    """
+    threadpool_limits(limits=1)
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    os.close(lock_fd)
+    _state.update(store=WorkStore(mr_path), audio_root=Path(audio_root), npy_root=Path(npy_root) if npy_root else None)
+
+
+def compute_chunk(task: tuple[int, list[tuple[int, str]]]) -> int:
+    """task = (chunk index, [(clip_id, mp3_path), ...]); stores the chunk and returns its index."""
+    index, clips = task
+    rows = np.empty((len(clips), *features.FEATURE_SHAPE), np.float32)
+    usable = 0
+    skipped = []
+    for offset, (_, mp3_path) in enumerate(clips):
+        feature, reason = clip_features(_state["audio_root"], mp3_path)
+        if feature is None:
+            skipped.append((offset, reason))
+            continue
+        rows[usable] = feature
+        usable += 1
+        if _state["npy_root"] is not None:
+            save_npy(_state["npy_root"], mp3_path, feature)
+    _state["store"].write_chunk(index, [clip_id for clip_id, _ in clips], rows[:usable], skipped)
+    return index
+
+
+def clip_features(audio_root: Path, mp3_path: str) -> tuple[np.ndarray | None, str]:
+    """(features (1, 96, 1366) float32, "") for a usable clip, (None, reason) for any other."""
+    try:
+        path = resolve_clip_path(audio_root, mp3_path)
+    except UserError as exc:
+        return None, str(exc)
+    try:
+        return features.extract(path), ""
+    except features.AudioError as exc:
+        return None, exc.reason
+    except ParameterError as exc:
+        return None, f"invalid audio: {exc}"
+
+
+def save_npy(npy_root: Path, mp3_path: str, feature: np.ndarray) -> None:
+    """The reference's per-clip file: npy_root/<mp3_path with .npy>, (1, 96, 1366) float32."""
+    path = npy_root / Path(mp3_path).with_suffix(".npy")
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.save(handle, feature, allow_pickle=False)

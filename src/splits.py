@@ -1,0 +1,113 @@
+"""Which split each clip of an annotation file goes to: seeded random, MTAT folders, or given lists.
+
+Every function returns one split name per annotation row, in row order: "train", "val",
+"test", or "" for a clip that is in no split (not listed in a split file).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from src.errors import UserError
+
+SPLITS = ("train", "val", "test")
+# The standard MTAT split (Choi et al. 2016, musicnn): folders 0-b train, c val, d-f test.
+MTAT_FOLDER_SPLIT = {**dict.fromkeys("0123456789ab", "train"), "c": "val", **dict.fromkeys("def", "test")}
+
+
+def random_split(num_clips: int, train_ratio: float, seed: int) -> np.ndarray:
+    """The reference's split made reproducible: each clip is train with probability train_ratio, else val.
+
+    The draws come from `numpy.random.default_rng(seed)` in row order, so the same annotation
+    file and seed always give the same split.
+    """
+    if not 0.0 < train_ratio < 1.0:
+        raise UserError(f"train_ratio={train_ratio} must be between 0 and 1 (exclusive)")
+    draws = np.random.default_rng(seed).random(num_clips)
+    return np.where(draws < train_ratio, "train", "val")
+
+
+def folder_split(mp3_paths: list[str]) -> np.ndarray:
+    """MTAT's folder split from the first path component; UserError for a folder outside 0-9/a-f."""
+    folders = [p.split("/", 1)[0] for p in mp3_paths]
+    unknown = sorted({f for f in folders if f not in MTAT_FOLDER_SPLIT})
+    if unknown:
+        raise UserError(f"split=mtat needs mp3_path folders 0-9 and a-f (MTAT layout), found {unknown[:3]}")
+    return np.array([MTAT_FOLDER_SPLIT[f] for f in folders])
+
+
+def read_split_list(path: str | os.PathLike) -> list[str]:
+    """The mp3_paths listed in one split file, in file order.
+
+    Accepted: a text file with one entry per line (blank lines and `#` comments skipped), or a
+    `.npy` array of strings (the form of Won et al.'s published MTAT split). An entry is either
+    an mp3_path or `clip_id<TAB>mp3_path`; the last tab-separated field is the path.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"split list {path} does not exist (expected one mp3_path per line, or a .npy of strings)")
+    if path.suffix == ".npy":
+        entries = _npy_strings(path)
+    else:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError as exc:
+            raise UserError(f"split list {path} is not UTF-8 text: {exc.reason}") from None
+        entries = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    paths = [entry.split("\t")[-1].strip() for entry in entries]
+    if not paths:
+        raise UserError(f"split list {path} lists no clips")
+    return paths
+
+
+def _npy_strings(path: Path) -> list[str]:
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise UserError(f"split list {path}: not a .npy array of strings ({str(exc).splitlines()[0]})") from None
+    if array.dtype.kind not in "US":
+        raise UserError(f"split list {path}: array of {array.dtype}, expected strings like '2\\tf/name.mp3'")
+    return [str(item.decode() if isinstance(item, bytes) else item) for item in array.ravel()]
+
+
+def file_split(mp3_paths: list[str], lists: dict[str, str]) -> np.ndarray:
+    """Splits from split files: lists maps a split name to its list file (see read_split_list).
+
+    A clip listed in no file gets "" (left out of the dataset). UserError for a path listed
+    twice, or for a listed path that the annotation file does not have.
+    """
+    row_of = {p: i for i, p in enumerate(mp3_paths)}
+    splits = np.full(len(mp3_paths), "", dtype="<U5")
+    listed_in: dict[str, str] = {}
+    for name, list_path in lists.items():
+        for mp3_path in read_split_list(list_path):
+            if mp3_path in listed_in:
+                raise UserError(f"split list {list_path}: {mp3_path!r} is already listed in {listed_in[mp3_path]}")
+            if mp3_path not in row_of:
+                raise UserError(f"split list {list_path}: {mp3_path!r} is not an mp3_path of the annotation file")
+            listed_in[mp3_path] = list_path
+            splits[row_of[mp3_path]] = name
+    return splits
+
+
+def split_lists(config) -> dict[str, str]:
+    """The split files named by the config (train_list, val_list, test_list), empty ones left out."""
+    lists = {name: getattr(config, f"{name}_list") for name in SPLITS}
+    lists = {name: path for name, path in lists.items() if path}
+    if "train" not in lists:
+        raise UserError("split=file needs train_list (and usually val_list, test_list): files of mp3_paths")
+    return lists
+
+
+def assign_splits(mp3_paths: list[str], config) -> np.ndarray:
+    """One split name per annotation row for config.split (random, mtat or file)."""
+    if config.split == "random":
+        return random_split(len(mp3_paths), config.train_ratio, config.split_seed)
+    if config.split == "mtat":
+        return folder_split(mp3_paths)
+    if config.split == "file":
+        return file_split(mp3_paths, split_lists(config))
+    raise UserError(f"split={config.split!r} is not one of ['random', 'mtat', 'file']")

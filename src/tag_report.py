@@ -1,0 +1,137 @@
+"""How tagged tracks are shown: text on the terminal, a CSV or JSON table, taggram and bar-chart PNGs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+
+from src.features import CLIP_SECONDS
+from src.fileio import atomic_path
+from src.tagging import Track
+
+
+def top_tags(track: Track, tags: list[str], k: int, aggregate: str) -> list[tuple[str, float]]:
+    """The k most probable (tag, probability) pairs of a track, most probable first."""
+    scores = track.aggregate(aggregate)
+    order = np.argsort(-scores, kind="stable")[:k]
+    return [(tags[i], float(scores[i])) for i in order]
+
+
+def format_text(track: Track, tags: list[str], k: int, aggregate: str) -> str:
+    """A few lines per track: the file, its length and window count, then its top-k tags."""
+    if track.error:
+        return f"{track.path}: skipped ({track.error})"
+    top = top_tags(track, tags, k, aggregate)
+    width = max(len(tag) for tag, _ in top)
+    header = f"{track.path}  ({track.duration_s:.1f} s, {len(track.starts_s)} window(s), {aggregate} over windows)"
+    return "\n".join([header, *(f"  {tag:<{width}}  {score:.3f}" for tag, score in top)])
+
+
+def format_csv(tracks: list[Track], tags: list[str], k: int, aggregate: str) -> str:
+    """One row per track: path, duration_s, windows, error, top_tags ("tag:p; ..."), then every tag's probability."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["path", "duration_s", "windows", "error", "top_tags", *tags])
+    for track in tracks:
+        if track.error:
+            writer.writerow([track.path, "", 0, track.error, "", *[""] * len(tags)])
+            continue
+        top = "; ".join(f"{tag}:{score:.4f}" for tag, score in top_tags(track, tags, k, aggregate))
+        writer.writerow([track.path, f"{track.duration_s:.3f}", len(track.starts_s), "", top,
+                         *(f"{p:.6f}" for p in track.aggregate(aggregate))])
+    return out.getvalue()
+
+
+def format_json(tracks: list[Track], tags: list[str], k: int, aggregate: str, meta: dict) -> str:
+    """`meta` plus `tracks` (top-k, mean, max, window starts and the per-window taggram) and `skipped`."""
+    done = [t for t in tracks if not t.error]
+    report = {
+        **meta,
+        "aggregate": aggregate,
+        "tags": tags,
+        "tracks": [
+            {
+                "path": str(t.path),
+                "duration_s": round(t.duration_s, 3),
+                "top": [{"tag": tag, "probability": round(p, 6)} for tag, p in top_tags(t, tags, k, aggregate)],
+                "mean": _rounded(t.aggregate("mean")),
+                "max": _rounded(t.aggregate("max")),
+                "window_starts_s": [round(float(s), 3) for s in t.starts_s],
+                "taggram": [_rounded(row) for row in t.scores],
+            }
+            for t in done
+        ],
+        "skipped": [{"path": str(t.path), "reason": t.error} for t in tracks if t.error],
+    }
+    return json.dumps(report) + "\n"
+
+
+def _rounded(values: np.ndarray) -> list[float]:
+    return [round(float(v), 6) for v in values]
+
+
+def plot_names(tracks: list[Track]) -> dict[Path, str]:
+    """A distinct file-name stem per track (its stem, then stem-2, stem-3 ... on clashes)."""
+    names: dict[Path, str] = {}
+    used: set[str] = set()
+    for track in tracks:
+        stem, n = track.path.stem, 1
+        while (name := stem if n == 1 else f"{stem}-{n}") in used:
+            n += 1
+        used.add(name)
+        names[track.path] = name
+    return names
+
+
+def save_plots(track: Track, tags: list[str], folder: Path, name: str, k: int, aggregate: str) -> list[Path]:
+    """`<name>_taggram.png` (tags x time) and `<name>_tags.png` (top-k bars, mean and max) in folder."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"{name}_taggram.png", folder / f"{name}_tags.png"]
+
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.4 * len(track.starts_s) + 4), 0.18 * len(tags) + 1.5))
+    image = ax.pcolormesh(_time_edges(track.starts_s), np.arange(len(tags) + 1) - 0.5, track.scores.T,
+                          vmin=0.0, vmax=1.0, cmap="viridis")
+    ax.set_yticks(range(len(tags)), tags, fontsize=7)
+    ax.set_xlabel("time (s); each column is the window centred there")
+    ax.set_title(f"{track.path.name}: taggram ({len(track.starts_s)} windows of {CLIP_SECONDS} s)", fontsize=9)
+    fig.colorbar(image, ax=ax, label="probability")
+    _save(fig, paths[0])
+
+    top = top_tags(track, tags, k, aggregate)
+    index = [tags.index(tag) for tag, _ in top][::-1]
+    fig, ax = plt.subplots(figsize=(6.0, 0.35 * len(index) + 1.2))
+    rows = np.arange(len(index))
+    ax.barh(rows + 0.2, track.aggregate("max")[index], height=0.4, label="max over windows", color="#f2a541")
+    ax.barh(rows - 0.2, track.aggregate("mean")[index], height=0.4, label="mean over windows", color="#3b6ea5")
+    ax.set_yticks(rows, [tags[i] for i in index])
+    ax.set_xlim(0.0, 1.0)
+    ax.set_xlabel("probability")
+    ax.set_title(f"{track.path.name}: top {len(index)} tags ({track.duration_s:.1f} s)", fontsize=9)
+    ax.legend(loc="lower right", fontsize=7)
+    _save(fig, paths[1])
+    return paths
+
+
+def _time_edges(starts_s: np.ndarray) -> np.ndarray:
+    """Column edges (s) of a taggram: midway between window centres, the outer ones at the windows' ends."""
+    centres = starts_s + CLIP_SECONDS / 2
+    inner = (centres[1:] + centres[:-1]) / 2
+    return np.concatenate([[starts_s[0]], inner, [starts_s[-1] + CLIP_SECONDS]])
+
+
+def _save(fig, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)

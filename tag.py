@@ -1,0 +1,136 @@
+"""Tag your own audio with a trained FCN-4: top-k tags per file, or a CSV/JSON table for a folder.
+
+    python tag.py --model fcn-4.onnx song.mp3 more_music/
+    python tag.py --model checkpoints/MusicTagger-best.ckpt music/ --format csv --output tags.csv
+    python tag.py --model fcn-4.mindir long_mix.flac --hop_seconds 10 --plot_dir plots/
+
+Any mp3/wav/flac/ogg, any sample rate or length: the features are those of training
+(src.features); tracks longer than 29.12 s are tagged window by window (see src.tagging).
+The model is a checkpoint (.ckpt), a MindIR (.mindir) or an ONNX file (.onnx, run by ONNX
+Runtime without importing MindSpore). Tag names: --tags_file, else FILE.tags.txt written by
+export.py, tags.txt beside the model, or for a checkpoint the run's mr_path/tags.txt.
+
+Own argparse rather than the YAML config: file arguments and shell globs, and the ONNX path
+must not touch MindSpore, which the config entry points set up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+from src.cli import run_command
+from src.errors import UserError
+from src.features import CLIP_SECONDS
+
+log = logging.getLogger("fcn4")
+
+FORMATS = ("text", "csv", "json")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="FCN-4: tag audio files with a trained model", allow_abbrev=False)
+    parser.add_argument("audio", nargs="+", help="audio files (mp3, wav, flac, ogg) and/or folders (recursive)")
+    parser.add_argument("--model", required=True, help="checkpoint (.ckpt), MindIR (.mindir) or ONNX (.onnx) file")
+    parser.add_argument("--tags_file", default="", help="tag names, one per line, label 0 first (default: found "
+                        "beside the model)")
+    parser.add_argument("--top_k", type=int, default=5, help="tags shown per file (default 5)")
+    parser.add_argument("--hop_seconds", type=float, default=CLIP_SECONDS,
+                        help=f"start-to-start distance of the {CLIP_SECONDS} s windows of a longer track "
+                        f"(default {CLIP_SECONDS}: no overlap)")
+    parser.add_argument("--aggregate", choices=("mean", "max"), default="mean",
+                        help="a track's probability per tag: mean or max over its windows (for the ranking and "
+                        "the CSV; JSON has both)")
+    parser.add_argument("--batch_size", type=int, default=8,
+                        help="windows per model call (an exported model uses its own export batch)")
+    parser.add_argument("--workers", type=int, default=2, help="threads decoding audio ahead of the model (0: none)")
+    parser.add_argument("--format", choices=FORMATS, default="text", help="text (default), csv or json")
+    parser.add_argument("--output", default="", help="write the report to this file instead of stdout")
+    parser.add_argument("--plot_dir", default="", help="save NAME_taggram.png and NAME_tags.png per file here")
+    parser.add_argument("--device_target", choices=("auto", "Ascend", "GPU", "CPU"), default="auto",
+                        help="device of a checkpoint or MindIR model (ONNX uses ONNX Runtime's)")
+    parser.add_argument("--no_progress", action="store_true", help="no progress bar")
+    return parser.parse_args(argv)
+
+
+def check_args(args: argparse.Namespace) -> None:
+    limits = (("top_k", args.top_k, 1), ("batch_size", args.batch_size, 1), ("workers", args.workers, 0))
+    for name, value, low in limits:
+        if value < low:
+            raise UserError(f"--{name} {value}: must be >= {low}")
+    if not args.hop_seconds > 0:
+        raise UserError(f"--hop_seconds {args.hop_seconds}: must be > 0")
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from src import tag_report
+    from src.inference_backends import model_kind, open_backend
+    from src.tag_lookup import resolve_tags
+    from src.tagging import collect_audio, tag_tracks
+
+    check_args(args)
+    model_kind(args.model)
+    files = collect_audio(args.audio)
+    backend = open_backend(args.model, args.device_target)
+    tags = resolve_tags(args.model, args.tags_file, backend.num_classes)
+    log.info("tagging %d file(s) with %s", len(files), backend.describe())
+
+    began = time.perf_counter()
+    tracks = []
+    for track in tag_tracks(backend, files, args.hop_seconds, args.batch_size, args.workers,
+                            progress=not args.no_progress):
+        tracks.append(track)
+        if track.error:
+            log.warning("skipped %s: %s", track.path, track.error)
+        elif args.format == "text" and not args.output:
+            tqdm.write(tag_report.format_text(track, tags, args.top_k, args.aggregate))
+    elapsed = time.perf_counter() - began
+    tagged = [t for t in tracks if not t.error]
+    if not tagged:
+        raise UserError(f"none of the {len(files)} file(s) could be decoded (see the warnings above)")
+
+    _write_report(args, tracks, tags, backend.kind)
+    if args.plot_dir:
+        names = tag_report.plot_names(tagged)
+        for track in tagged:
+            tag_report.save_plots(track, tags, Path(args.plot_dir), names[track.path], args.top_k, args.aggregate)
+        log.info("plots: %d taggram + %d bar-chart PNGs in %s", len(tagged), len(tagged), args.plot_dir)
+    windows = sum(len(t.starts_s) for t in tagged)
+    log.info("tagged %d file(s), %d window(s) in %.1f s (%.2f files/s); skipped %d", len(tagged), windows, elapsed,
+             len(tagged) / elapsed, len(tracks) - len(tagged))
+    return 0
+
+
+def _write_report(args: argparse.Namespace, tracks: list, tags: list[str], backend: str) -> None:
+    from src import tag_report
+    from src.fileio import atomic_write_text
+
+    if args.format == "text" and not args.output:
+        return  # already printed track by track
+    if args.format == "csv":
+        text = tag_report.format_csv(tracks, tags, args.top_k, args.aggregate)
+    elif args.format == "json":
+        meta = {"model": str(args.model), "backend": backend, "hop_seconds": args.hop_seconds,
+                "window_seconds": CLIP_SECONDS}
+        text = tag_report.format_json(tracks, tags, args.top_k, args.aggregate, meta)
+    else:
+        text = "\n".join(tag_report.format_text(t, tags, args.top_k, args.aggregate) for t in tracks) + "\n"
+    if args.output:
+        atomic_write_text(args.output, text)
+        log.info("report (%s) -> %s", args.format, args.output)
+    else:
+        sys.stdout.write(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    return run_command(lambda: run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""Reading back what preprocess.py published, for the preprocessing tests."""
+
+import json
+
+import numpy as np
+
+from src.dataset import find_shards
+from src.features import FEATURE_SHAPE
+
+
+def split_rows(mr, split) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """(id, feature (1, 96, 1366) float32, label) of every row of a split, read over all its shards."""
+    from mindspore.mindrecord import FileReader
+
+    reader = FileReader(str(find_shards(mr, split)[0]))  # the first shard's header names them all
+    rows = [(int(r["id"]), r["feature"].reshape(FEATURE_SHAPE), r["label"]) for r in reader.get_next()]
+    reader.close()
+    return rows
+
+
+def dataset_content(mr) -> dict:
+    """What a dataset holds: file names, tags, manifest (paths left out), and per split its rows
+    (id, feature bytes, label bytes) sorted by id.
+
+    Which shard file a row lands in is MindSpore's FileWriter's choice: it splits each batch over
+    the shards with threads, and two uninterrupted runs can differ there, so rows are compared by
+    split, not by shard file.
+    """
+    manifest = json.loads((mr / "manifest.json").read_text())
+    assert manifest.pop("paths")["mr_path"] == str(mr)
+    content = {"files": sorted(p.name for p in mr.iterdir()), "tags": (mr / "tags.txt").read_text(),
+               "manifest": manifest}
+    for split, size in manifest["split_sizes"].items():
+        content[split] = sorted((i, f.tobytes(), label.tobytes()) for i, f, label in split_rows(mr, split))
+        assert len(content[split]) == size
+    return content

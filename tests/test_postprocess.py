@@ -1,0 +1,91 @@
+"""postprocess.py and the whole 310 chain on this host: real audio -> MindRecord -> trained narrow FCN-4 ->
+eval.py, and export.py -> scripts/run_infer_310.sh (INFER_BACKEND=host: preprocess 310, src.host_infer,
+postprocess) giving the same metrics as eval.py on the same checkpoint and split."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from src import demo_data
+from tests.conftest import NARROW_CHANNELS, ROOT, assert_one_line_error, run_script
+
+RUN_SH = ROOT / "scripts" / "run_infer_310.sh"
+EXPORT_BATCH = 4  # val gets 9 clips here: the last .bin batch is padded
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Corpus, MindRecord, a 1-epoch narrow checkpoint run, eval.py's JSON, and a config for the chain."""
+    root = tmp_path_factory.mktemp("chain")
+    demo_data.generate_corpus(root / "mtat", num_clips=20, seed=7, workers=2)
+    result = run_script("preprocess.py", "--audio_path", str(root / "mtat"), "--mr_path", str(root / "mr"),
+                        "--num_consumer", "2", "--train_ratio", "0.55", "--split_seed", "2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_script("train.py", "--mr_path", str(root / "mr"), "--checkpoint_path", str(root / "ckpt"),
+                        "--channels", str(list(NARROW_CHANNELS)), "--batch_size", "4", "--epoch_size", "1",
+                        "--device_target", "CPU")
+    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_script("eval.py", "--mr_path", str(root / "mr"), "--checkpoint_path", str(root / "ckpt"),
+                        "--device_target", "CPU")
+    assert result.returncode == 0, result.stderr[-3000:]
+    config = root / "chain.yaml"
+    config.write_text(f"mr_path: {root / 'mr'}\nexport_batch_size: {EXPORT_BATCH}\n"
+                      f"result_file: {root / 'postprocess.json'}\ndevice_target: CPU\n")
+    return root, json.loads((root / "ckpt" / "eval_val.json").read_text()), config
+
+
+def test_host_chain_gives_eval_py_metrics(trained, tmp_path):
+    root, evaluated, config = trained
+    assert evaluated["num_samples"] % EXPORT_BATCH != 0, "the chain must exercise a padded last batch"
+    result = run_script("export.py", "--config_path", str(config), "--checkpoint_path", str(root / "ckpt"),
+                        "--file_name", str(tmp_path / "fcn4"))
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    env = {**os.environ, "INFER_BACKEND": "host", "PYTHON": sys.executable, "CONFIG_PATH": str(config)}
+    chain = subprocess.run(["bash", str(RUN_SH), "fcn4.mindir", "y"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=600)
+
+    assert chain.returncode == 0, chain.stdout + chain.stderr + (tmp_path / "infer.log").read_text()
+    batches = -(-evaluated["num_samples"] // EXPORT_BATCH)
+    assert f"infer_count {batches}" in chain.stdout
+    assert chain.stdout.rstrip().endswith(f"AUC: {evaluated['reference_auc']:.5f}")
+    scored = json.loads((root / "postprocess.json").read_text())
+    for key in ("num_samples", "num_tags_scored", "roc_auc", "pr_auc", "reference_auc"):
+        assert scored[key] == pytest.approx(evaluated[key], abs=1e-6), key
+    assert [t["tag"] for t in scored["per_tag"]] == [t["tag"] for t in evaluated["per_tag"]]
+    assert not (tmp_path / "build.log").exists(), "the host backend builds no C++ app"
+
+
+def _postprocess(results, labels, *extra):
+    return run_script("postprocess.py", "--post_result_path", str(results), "--label_path", str(labels), *extra)
+
+
+def test_postprocess_reads_reference_layout_labels_and_prints_auc(tmp_path):
+    rng = np.random.default_rng(1)
+    labels = (rng.random((3, 4, 6)) < 0.5).astype(np.int32)  # model-zoo layout: (batches, B, C)
+    scores = np.clip(labels + rng.normal(0, 0.6, labels.shape), 0, 1).astype(np.float32)
+    np.save(tmp_path / "label_ids.npy", labels)
+    (tmp_path / "r").mkdir()
+    for i in range(3):
+        scores[i].tofile(tmp_path / "r" / f"fcn4_bs4_{i}_0.bin")
+    (tmp_path / "r" / "fcn4_bs4_0_1.bin").write_bytes(b"ignored second output")
+
+    result = _postprocess(tmp_path / "r", tmp_path / "label_ids.npy")
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    from src.metrics import reference_auc
+
+    expected = reference_auc(labels.reshape(12, 6), scores.reshape(12, 6))
+    assert result.stdout.rstrip().splitlines()[-1] == f"AUC: {expected:.5f}"
+    assert "tag0" in result.stdout  # no matching tags.txt: columns are numbered
+
+
+def test_postprocess_missing_results_is_a_one_line_error(tmp_path):
+    np.save(tmp_path / "label_ids.npy", np.zeros((5, 3), np.int32))
+    assert_one_line_error(_postprocess(tmp_path / "absent", tmp_path / "label_ids.npy"),
+                          "result folder", "absent", "does not exist")
+    assert_one_line_error(_postprocess(tmp_path, tmp_path / "nolabels.npy"), "nolabels.npy", "does not exist")

@@ -1,0 +1,109 @@
+"""Splits (seeded random, MTAT folders, split files) and the preprocessing plan built on them."""
+
+import csv
+from collections import Counter
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from src import demo_data
+from src.errors import UserError
+from src.preprocess_plan import make_plan
+from src.splits import MTAT_FOLDER_SPLIT, file_split, folder_split, random_split, read_split_list
+
+
+def test_random_split_is_reproducible_and_follows_the_ratio():
+    a, b, c = random_split(4000, 0.8, seed=7), random_split(4000, 0.8, seed=7), random_split(4000, 0.8, seed=8)
+    np.testing.assert_array_equal(a, b)
+    assert (a != c).any()
+    assert set(a) == {"train", "val"}
+    assert 0.77 < np.mean(a == "train") < 0.83
+
+
+@pytest.mark.parametrize("ratio", [0.0, 1.0, 1.5])
+def test_random_split_rejects_a_ratio_outside_0_1(ratio):
+    with pytest.raises(UserError, match="train_ratio"):
+        random_split(10, ratio, 1)
+
+
+def test_folder_split_counts_follow_the_mtat_folders():
+    paths = demo_data.clip_paths(160, seed=0)  # round-robin over the 16 folders: 10 clips each
+    splits = folder_split(paths)
+    assert Counter(splits.tolist()) == {"train": 120, "val": 10, "test": 30}
+    for path, split in zip(paths, splits, strict=True):
+        assert MTAT_FOLDER_SPLIT[path[0]] == split
+    assert [f for f, s in MTAT_FOLDER_SPLIT.items() if s == "val"] == ["c"]
+    assert sorted(f for f, s in MTAT_FOLDER_SPLIT.items() if s == "test") == ["d", "e", "f"]
+
+
+def test_folder_split_rejects_other_layouts():
+    with pytest.raises(UserError, match="'clips'"):
+        folder_split(["0/a.mp3", "clips/b.mp3"])
+
+
+def test_file_split_reads_text_and_won_style_npy_lists(tmp_path):
+    paths = demo_data.clip_paths(12, seed=1)
+    (tmp_path / "train.txt").write_text("# train clips\n" + "\n".join(paths[:6]) + "\n\n")
+    np.save(tmp_path / "valid.npy", np.array([f"{i}\t{p}" for i, p in enumerate(paths[6:9])]))
+    splits = file_split(paths, {"train": str(tmp_path / "train.txt"), "val": str(tmp_path / "valid.npy")})
+    assert splits.tolist() == ["train"] * 6 + ["val"] * 3 + [""] * 3
+    assert read_split_list(tmp_path / "valid.npy") == paths[6:9]
+
+
+def test_file_split_rejects_duplicates_unknown_paths_and_object_arrays(tmp_path):
+    paths = demo_data.clip_paths(4, seed=1)
+    (tmp_path / "a.txt").write_text(paths[0] + "\n")
+    (tmp_path / "b.txt").write_text(paths[0] + "\n")
+    with pytest.raises(UserError, match="already listed in"):
+        file_split(paths, {"train": str(tmp_path / "a.txt"), "val": str(tmp_path / "b.txt")})
+    (tmp_path / "c.txt").write_text("0/not_in_annotations.mp3\n")
+    with pytest.raises(UserError, match="not an mp3_path of the annotation file"):
+        file_split(paths, {"train": str(tmp_path / "c.txt")})
+    np.save(tmp_path / "d.npy", np.array([paths[0], None], dtype=object), allow_pickle=True)
+    with pytest.raises(UserError, match="d.npy"):
+        read_split_list(tmp_path / "d.npy")
+    with pytest.raises(UserError, match="does not exist"):
+        read_split_list(tmp_path / "missing.txt")
+
+
+def _config(root, **overrides):
+    values = {"audio_path": str(root), "info_name": "annotations_final.csv", "num_classes": 2, "split": "mtat",
+              "train_ratio": 0.8, "split_seed": 1, "train_list": "", "val_list": "", "test_list": "",
+              "top_tags_from": "all", "drop_untagged": False, "num_consumer": 1}
+    return SimpleNamespace(**{**values, **overrides})
+
+
+@pytest.fixture
+def small_csv(tmp_path):
+    """Train (folder 0) rich in 'rock', val/test (c, d) rich in 'jazz'; one clip untagged per split."""
+    rows = [(1, 1, 0, 0, "0/a.mp3"), (2, 1, 0, 0, "0/b.mp3"), (3, 0, 1, 0, "0/c.mp3"), (4, 0, 0, 0, "0/d.mp3"),
+            (5, 0, 1, 1, "c/e.mp3"), (6, 0, 1, 1, "c/f.mp3"), (7, 0, 0, 0, "d/g.mp3"), (8, 0, 1, 1, "d/h.mp3")]
+    with open(tmp_path / "annotations_final.csv", "w", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t", quoting=csv.QUOTE_ALL, lineterminator="\n")
+        writer.writerow(["clip_id", "rock", "pop", "jazz", "mp3_path"])
+        writer.writerows(rows)
+    return tmp_path
+
+
+def test_plan_orders_clips_by_split_and_counts_tags_over_the_whole_file_by_default(small_csv):
+    plan = make_plan(_config(small_csv))
+    assert plan.tags == ["jazz", "pop"]  # whole file: rock 2, jazz 3, pop 4; label order is ascending
+    assert plan.clip_ids.tolist() == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert plan.splits.tolist() == ["train"] * 4 + ["val"] * 2 + ["test"] * 2
+    assert plan.planned == {"train": 4, "val": 2, "test": 2}
+
+
+def test_plan_can_take_tags_from_train_only_and_drop_untagged_clips(small_csv):
+    plan = make_plan(_config(small_csv, top_tags_from="train", drop_untagged=True))
+    assert plan.tags == ["pop", "rock"]  # train counts: rock 2, pop 1, jazz 0
+    assert plan.clip_ids.tolist() == [1, 2, 3, 5, 6, 8]
+    assert plan.dropped_untagged == {"train": 1, "val": 0, "test": 1}
+    assert plan.labels.tolist() == [[0, 1], [0, 1], [1, 0], [1, 0], [1, 0], [1, 0]]
+
+
+def test_plan_fingerprint_changes_with_any_output_setting(small_csv):
+    base = make_plan(_config(small_csv)).fingerprint
+    assert make_plan(_config(small_csv)).fingerprint == base
+    for change in ({"split": "random"}, {"num_consumer": 2}, {"drop_untagged": True}, {"top_tags_from": "train"}):
+        assert make_plan(_config(small_csv, **change)).fingerprint != base, change
