@@ -80,10 +80,14 @@ class WorkStore:
                                  "features": self.feature_params})
 
     def read_chunk(self, index: int) -> tuple[np.ndarray, dict[int, str]]:
-        """(features (k, 1, 96, 1366) float32 of the usable clips in order, {offset: reason} of the rest)."""
+        """(features (k, 1, 96, 1366) float32 of the usable clips in order, {offset: reason} of the rest).
+
+        The features are memory-mapped, read-only: the shard writer copies them once, from the page cache.
+        """
         npy, meta = self.chunk_files(index)
         info = json.loads(meta.read_text(encoding="utf-8"))
-        return np.load(npy, allow_pickle=False), {int(offset): reason for offset, reason in info["skipped"]}
+        features = np.asarray(np.load(npy, mmap_mode="r", allow_pickle=False))  # MindRecord refuses np.memmap
+        return features, {int(offset): reason for offset, reason in info["skipped"]}
 
     def finished_chunks(self, chunk_clip_ids: list[list[int]]) -> set[int]:
         """Indices of the chunks already stored intact for these clips (chunk i holds chunk_clip_ids[i])."""
