@@ -20,8 +20,8 @@ from src.errors import UserError
 from src.manifest import check_dataset
 from src.model_utils.config import save_config
 from src.model_utils.moxing_adapter import cloud_sync
-from src.preprocessing import TAGS_FILE
 from src.runtime import setup_runtime
+from src.tag_lookup import TAGS_FILE
 from src.trainer import Trainer
 
 log = logging.getLogger("fcn4")

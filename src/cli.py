@@ -1,4 +1,5 @@
-"""run_entry's contract (one-line `error: ...`, exit codes) for commands with their own argparse.
+"""The entry-point contract (one-line `error: ...`, exit codes), shared by run_entry and by the
+commands with their own argparse.
 
 tag.py and the host-side 310 runner take file arguments the YAML config cannot express, and
 tag.py must run where MindSpore is absent (ONNX Runtime backend), while run_entry's logging
@@ -11,8 +12,10 @@ import logging
 import sys
 from collections.abc import Callable
 
-from src.entry import EXIT_INTERRUPTED, EXIT_USER_ERROR
 from src.errors import UserError
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
 
 
 def run_command(command: Callable[[], int]) -> int:
@@ -24,5 +27,5 @@ def run_command(command: Callable[[], int]) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
-        logging.getLogger("fcn4").warning("interrupted")
+        logging.getLogger("fcn4").warning("interrupted; rerun the same command to continue where it stopped")
         return EXIT_INTERRUPTED

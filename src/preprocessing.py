@@ -35,11 +35,11 @@ from src.preprocess_plan import Plan, make_plan
 from src.preprocess_state import CHUNK_CLIPS, STORE_FORMAT, WorkStore, dataset_files, exclusive
 from src.preprocess_worker import compute_chunk, init_worker
 from src.preprocess_writer import ShardAssembler
+from src.tag_lookup import TAGS_FILE
 
 log = logging.getLogger("fcn4")
 
 REPORT_FILE = "preprocess_report.json"
-TAGS_FILE = "tags.txt"
 MAX_MINDRECORD_SHARDS = 1000
 
 
