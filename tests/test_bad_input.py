@@ -106,3 +106,10 @@ def test_training_without_shards(tmp_path):
     write_tag_list(mr / "tags.txt", [f"tag{i}" for i in range(50)])
     result = run_script("train.py", "--mr_path", str(mr), "--checkpoint_path", str(tmp_path / "ck"))
     assert_one_line_error(result, "no MindRecord shards for split 'train'", "preprocess.py")
+
+
+def test_mixed_precision_on_cpu_is_refused_before_any_work(tmp_path):
+    result = run_script("train.py", "--device_target", "CPU", "--mixed_precision", "True",
+                        "--mr_path", str(tmp_path / "none"), "--checkpoint_path", str(tmp_path / "ck"))
+    assert_one_line_error(result, "mixed_precision=True needs device_target Ascend or GPU")
+    assert not (tmp_path / "ck").exists()
