@@ -21,6 +21,17 @@ from src.errors import UserError
 _BINARY = frozenset({"0", "1"})
 
 
+# The model zoo's tag.txt for MTAT (REFERENCE.md, "Labels"): label index 0 first, ascending frequency.
+REFERENCE_TAGS = (
+    "choral", "female voice", "metal", "country", "weird", "no voice", "cello", "harp", "beats",
+    "female vocal", "male voice", "dance", "new age", "voice", "choir", "classic", "man", "solo",
+    "sitar", "soft", "no vocal", "pop", "male vocal", "woman", "flute", "quiet", "loud",
+    "harpsichord", "no vocals", "vocals", "singing", "male", "opera", "indian", "female", "synth",
+    "vocal", "violin", "beat", "ambient", "piano", "fast", "rock", "electronic", "drums",
+    "strings", "techno", "slow", "classical", "guitar",
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Annotations:
     """One annotation file, parsed and checked.

