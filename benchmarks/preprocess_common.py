@@ -13,7 +13,10 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -22,6 +25,16 @@ from src import demo_data
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE_CLIPS = 32
+
+
+@contextmanager
+def work_folder(path: str | None, prefix: str) -> Iterator[Path]:
+    """The --work folder when given (kept), else a temporary one removed afterwards."""
+    if path:
+        yield Path(path)
+        return
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        yield Path(tmp)
 
 
 def tiled_corpus(directory: Path, num_clips: int, base_clips: int = BASE_CLIPS) -> Path:

@@ -15,12 +15,11 @@ import argparse
 import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.preprocess_common import run_reference_style, run_toolkit, tiled_corpus  # noqa: E402
+from benchmarks.preprocess_common import run_reference_style, run_toolkit, tiled_corpus, work_folder  # noqa: E402
 
 
 def main() -> int:
@@ -29,8 +28,7 @@ def main() -> int:
     parser.add_argument("--large", type=int, default=1000)
     parser.add_argument("--work", help="folder for the corpora and outputs (default: a temporary one, removed)")
     args = parser.parse_args()
-    work = Path(args.work or tempfile.mkdtemp(prefix="fcn4_prep_memory_"))
-    try:
+    with work_folder(args.work, "fcn4_prep_memory_") as work:
         results = {}
         for clips in (args.small, args.large):
             corpus = tiled_corpus(work, clips)
@@ -38,9 +36,6 @@ def main() -> int:
                               "reference-style": run_reference_style(corpus, work / f"ref_{clips}")}
             shutil.rmtree(work / f"ref_{clips}")
         report(results, args.small, args.large)
-    finally:
-        if not args.work:
-            shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.preprocess_common import run_reference_style, run_toolkit, tiled_corpus  # noqa: E402
+from benchmarks.preprocess_common import run_reference_style, run_toolkit, tiled_corpus, work_folder  # noqa: E402
 from src import features  # noqa: E402
 from src.annotations import read_annotations  # noqa: E402
 
@@ -48,8 +46,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--work", help="folder for the corpus and outputs (default: a temporary one, removed)")
     args = parser.parse_args()
-    work = Path(args.work or tempfile.mkdtemp(prefix="fcn4_prep_speed_"))
-    try:
+    with work_folder(args.work, "fcn4_prep_speed_") as work:
         corpus = tiled_corpus(work, args.clips)
         best: dict[str, dict] = {}
         for _ in range(args.repeats):
@@ -61,9 +58,6 @@ def main() -> int:
                 if name not in best or run["clips_per_s"] > best[name]["clips_per_s"]:
                     best[name] = run
         report(best, args.clips, args.repeats)
-    finally:
-        if not args.work:
-            shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

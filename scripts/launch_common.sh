@@ -48,6 +48,25 @@ standalone_train() {
 }
 
 # evaluate TARGET DEVICE_ID [CKPT_FILE] [--key value ...]: eval.py, log in ./eval/log.
+# eval_script TARGET DEVICE_WORD "$@": the whole of run_eval.sh / run_eval_gpu.sh, which differ only
+# in the device kind; defines their usage and checks DEVICE_ID before evaluating.
+eval_script() {
+  local target="$1" device_word="$2"
+  shift 2
+  usage() {
+    cat >&2 <<USAGE
+Usage: bash $0 DEVICE_ID [CKPT_FILE] [--key value ...]
+  DEVICE_ID    $device_word to evaluate on
+  CKPT_FILE    checkpoint to score (default: checkpoint_path/PREFIX-best.ckpt)
+  --key value  eval.py settings, e.g. --mr_path DIR --eval_split val
+Log: ./eval/log. Environment: PYTHON (default python).
+USAGE
+  }
+  (($# >= 1)) || bad_usage "expected DEVICE_ID"
+  need_uint DEVICE_ID "$1"
+  evaluate "$target" "$@"
+}
+
 evaluate() {
   local target="$1" device_id="$2"
   shift 2

@@ -8,7 +8,6 @@ which is the order of the reference `tag.txt` and of every reference checkpoint'
 
 import csv
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from src.errors import UserError
+from src.fileio import atomic_write_text
 
 _BINARY = frozenset({"0", "1"})
 
@@ -180,24 +180,13 @@ def resolve_clip_path(audio_root: str | os.PathLike, mp3_path: str) -> Path:
 def write_tag_list(path: str | os.PathLike, tags: Sequence[str]) -> None:
     """Write one tag per line, label index 0 first (the reference `tag.txt`), atomically.
 
-    The list is written to a temporary file in the same directory and moved into place,
-    so a reader never sees half a vocabulary.
+    Atomic (temp file + rename), so a reader never sees half a vocabulary.
     """
     path = Path(path)
     bad = [tag for tag in tags if not tag or "\n" in tag or "\r" in tag]
     if bad:
         raise UserError(f"{path}: tags {bad!r} cannot be written one per line")
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as tmp:
-            os.fchmod(tmp.fileno(), 0o644)  # mkstemp's 0600 would keep the vocabulary from other users
-            tmp.write("".join(f"{tag}\n" for tag in tags))
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        os.unlink(tmp_name)
-        raise
+    atomic_write_text(path, "".join(f"{tag}\n" for tag in tags))
 
 
 def read_tag_list(path: str | os.PathLike) -> list[str]:

@@ -58,8 +58,3 @@ def load_into(cell, path: str | Path, params: dict | None = None) -> dict:
     ms.load_param_into_net(cell, {k: v for k, v in params.items() if k in wanted}, strict_load=True)
     return params
 
-
-def scalar(params: dict, key: str, default: int = 0) -> int:
-    """An integer stored with append_dict (epoch, step), or default."""
-    value = params.get(key)
-    return default if value is None else int(value.asnumpy().reshape(-1)[0])

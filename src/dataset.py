@@ -26,10 +26,6 @@ def mindrecord_schema(num_classes: int) -> dict:
     }
 
 
-def shard_files(mr_dir: str | Path, split: str, num_shards: int) -> list[Path]:
-    return [Path(mr_dir) / f"{split}.mindrecord{i}" for i in range(num_shards)]
-
-
 def find_shards(mr_dir: str | Path, split: str) -> list[Path]:
     """All shard files of a split (sorted by shard index); UserError if there are none.
 

@@ -28,6 +28,7 @@ import soundfile as sf
 from scipy import signal
 
 from src.annotations import REFERENCE_TAGS
+from src.fileio import atomic_write_bytes
 
 SAMPLE_RATE = 16000
 CSV_NAME = "annotations_final.csv"
@@ -555,24 +556,13 @@ class _ClipJob:
 
 def _write_clip(job: _ClipJob) -> None:
     audio = synthesize(job.factors, job.duration_s, _rng(job.seed, _CLIP, job.index))
-    _atomic_write(job.path, _mp3_bytes(audio))
+    atomic_write_bytes(job.path, _mp3_bytes(audio))
 
 
 def _mp3_bytes(audio: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     sf.write(buffer, audio, SAMPLE_RATE, format="MP3")
     return buffer.getvalue()
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write via a temporary name in the same folder, so readers never see a partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def _write_clips(jobs: list[_ClipJob], workers: int) -> None:
@@ -587,11 +577,11 @@ def _write_clips(jobs: list[_ClipJob], workers: int) -> None:
 def _write_broken_files(root: Path, factors: Factors, seed: int) -> None:
     """The broken files of `BROKEN_PATHS`: empty, truncated, undecodable, and one left missing."""
     for path in EMPTY_MTAT_PATHS:
-        _atomic_write(root / path, b"")
+        atomic_write_bytes(root / path, b"")
     valid = _mp3_bytes(synthesize(factors, 2.0, _rng(seed, _BROKEN)))
-    _atomic_write(root / TRUNCATED_PATH, valid[:TRUNCATED_BYTES])
+    atomic_write_bytes(root / TRUNCATED_PATH, valid[:TRUNCATED_BYTES])
     # Fixed bytes, checked to be rejected by the decoder, whatever the corpus seed.
-    _atomic_write(root / UNDECODABLE_PATH, np.random.default_rng(0).bytes(4096))
+    atomic_write_bytes(root / UNDECODABLE_PATH, np.random.default_rng(0).bytes(4096))
     (root / MISSING_PATH).unlink(missing_ok=True)
 
 
@@ -627,7 +617,7 @@ def generate_corpus(
     _write_clips(jobs, workers)
     if inject_broken:
         _write_broken_files(root, factors[num_clips], seed)
-    _atomic_write(root / CSV_NAME, _annotations_csv(clip_ids(len(paths), seed), label_matrix(factors), paths))
+    atomic_write_bytes(root / CSV_NAME, _annotations_csv(clip_ids(len(paths), seed), label_matrix(factors), paths))
     return root
 
 

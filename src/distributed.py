@@ -24,7 +24,7 @@ import numpy as np
 
 from src.errors import UserError
 from src.fileio import atomic_write_json
-from src.model_utils import local_adapter
+from src.model_utils import device_adapter
 
 log = logging.getLogger("fcn4")
 
@@ -61,22 +61,22 @@ def is_scheduler() -> bool:
 def launcher_world() -> World:
     """The place the launcher gave this process, known before init() (rank is a guess for msrun
     without --node_rank; local rank is exact for every launcher)."""
-    size = local_adapter.get_device_num()
+    size = device_adapter.get_device_num()
     if size <= 1 and not launched_by_msrun():
         return STANDALONE
-    return World(local_adapter.get_rank_id(), size, local_adapter.get_local_rank())
+    return World(device_adapter.get_rank_id(), size, device_adapter.get_local_rank())
 
 
 def resolve_mode(requested: str) -> str:
     """'standalone' or 'data_parallel' for parallel_mode `requested`, checked against the launcher."""
-    launched = launched_by_msrun() or local_adapter.get_device_num() > 1
+    launched = launched_by_msrun() or device_adapter.get_device_num() > 1
     if requested == "auto":
         return "data_parallel" if launched else "standalone"
     if requested == "data_parallel" and not launched:
         raise UserError("parallel_mode=data_parallel, but no launcher started this process (no msrun, RANK_SIZE "
                         "or mpirun variables); start it with msrun or scripts/run_distribute_train*.sh")
     if requested == "standalone" and launched:
-        raise UserError(f"parallel_mode=standalone, but the launcher started {local_adapter.get_device_num()} "
+        raise UserError(f"parallel_mode=standalone, but the launcher started {device_adapter.get_device_num()} "
                         f"processes that would all write the same checkpoints; use parallel_mode=auto")
     return requested
 
@@ -101,7 +101,7 @@ def setup(config) -> World:
     try:
         local_rank = get_local_rank()
     except RuntimeError:
-        local_rank = local_adapter.get_local_rank()
+        local_rank = device_adapter.get_local_rank()
     world = World(get_rank(), get_group_size(), local_rank)
     log.info("data parallel: rank %d of %d, local rank %d, pid %d", world.rank, world.size, world.local_rank,
              os.getpid())

@@ -10,7 +10,7 @@ import logging
 import os
 
 from src.errors import UserError
-from src.model_utils.local_adapter import get_device_id
+from src.model_utils.device_adapter import get_device_id
 
 ONEDNN_ISA_VAR = "ONEDNN_MAX_CPU_ISA"
 ONEDNN_SAFE_ISA = "AVX2"

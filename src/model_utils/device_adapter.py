@@ -1,9 +1,10 @@
-"""Pick the id source: ModelArts' environment when enable_modelarts, the local one otherwise."""
+"""Where this process stands in a launch: device, rank, number of ranks, index on its host.
 
-from __future__ import annotations
+The model zoo's entry for these ids. ModelArts, msrun, the rank-table scripts and mpirun all
+export them as environment variables, which local_adapter reads; only the job id differs on
+ModelArts (moxing_adapter.get_job_id).
+"""
 
-from src.model_utils import local_adapter, moxing_adapter
+from src.model_utils.local_adapter import get_device_id, get_device_num, get_local_rank, get_rank_id
 
-
-def adapter(config):
-    return moxing_adapter if config.enable_modelarts else local_adapter
+__all__ = ["get_device_id", "get_device_num", "get_local_rank", "get_rank_id"]

@@ -19,9 +19,8 @@ from pathlib import Path
 from src import distributed, object_store
 from src.distributed import World
 from src.errors import UserError
-from src.model_utils.local_adapter import get_device_id, get_device_num, get_rank_id
 
-__all__ = ["get_device_id", "get_device_num", "get_rank_id", "get_job_id", "cloud_sync", "moxing_wrapper"]
+__all__ = ["get_job_id", "cloud_sync", "moxing_wrapper"]
 
 log = logging.getLogger("fcn4")
 
