@@ -9,14 +9,14 @@ import logging
 import sys
 from pathlib import Path
 
-from src.annotations import read_tag_list
 from src.entry import run_entry
 from src.errors import UserError
 from src.fileio import atomic_write_json
+from src.inference.tag_lookup import TAGS_FILE
 from src.metrics import format_per_tag_table, summarize
 from src.model_loading import load_network
+from src.preprocess.annotations import read_tag_list
 from src.runtime import setup_runtime
-from src.tag_lookup import TAGS_FILE
 from src.trainer import predict
 
 log = logging.getLogger("fcn4")

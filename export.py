@@ -18,13 +18,13 @@ import logging
 import sys
 from pathlib import Path
 
-from src.annotations import read_tag_list, write_tag_list
 from src.entry import run_entry
 from src.errors import UserError
-from src.exporting import TOLERANCE, export_model
+from src.inference.exporting import TOLERANCE, export_model
+from src.inference.tag_lookup import TAGS_FILE, TAGS_SIDECAR_SUFFIX, find_tag_list
 from src.model_loading import load_network
+from src.preprocess.annotations import read_tag_list, write_tag_list
 from src.runtime import setup_runtime
-from src.tag_lookup import TAGS_FILE, TAGS_SIDECAR_SUFFIX, find_tag_list
 
 log = logging.getLogger("fcn4")
 

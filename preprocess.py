@@ -17,7 +17,7 @@ log = logging.getLogger("fcn4")
 def run(config) -> int:
     if config.preprocess_mode == "310":
         return run_310(config)
-    from src.preprocessing import build, summary_line
+    from src.preprocess.build import build, summary_line
 
     log.info(summary_line(build(config), config.mr_path))
     return 0
@@ -25,7 +25,7 @@ def run(config) -> int:
 
 def run_310(config) -> int:
     """The Ascend 310 side: the eval_split's shards as fcn4_bs{B}_{i}.bin batches + label_ids.npy."""
-    from src.bin_protocol import dump_split
+    from src.inference.bin_protocol import dump_split
 
     report = dump_split(config.mr_path, config.eval_split, config.export_batch_size, config.num_classes,
                         config.result_path, config.num_parallel_workers)

@@ -5,7 +5,7 @@
     python tag.py --model fcn-4.mindir long_mix.flac --hop_seconds 10 --plot_dir plots/
 
 Any mp3/wav/flac/ogg, any sample rate or length: the features are those of training
-(src.features); tracks longer than 29.12 s are tagged window by window (see src.tagging).
+(src.features); tracks longer than 29.12 s are tagged window by window (see src.inference.tagging).
 The model is a checkpoint (.ckpt), a MindIR (.mindir) or an ONNX file (.onnx, run by ONNX
 Runtime without importing MindSpore). Tag names: --tags_file, else FILE.tags.txt written by
 export.py, tags.txt beside the model, or for a checkpoint the run's mr_path/tags.txt.
@@ -68,10 +68,10 @@ def check_args(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from src import tag_report
-    from src.inference_backends import model_kind, open_backend
-    from src.tag_lookup import resolve_tags
-    from src.tagging import collect_audio, tag_tracks
+    from src.inference import tag_report
+    from src.inference.backends import model_kind, open_backend
+    from src.inference.tag_lookup import resolve_tags
+    from src.inference.tagging import collect_audio, tag_tracks
 
     check_args(args)
     model_kind(args.model)
@@ -107,8 +107,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _write_report(args: argparse.Namespace, tracks: list, tags: list[str], backend: str) -> None:
-    from src import tag_report
     from src.fileio import atomic_write_text
+    from src.inference import tag_report
 
     if args.format == "text" and not args.output:
         return  # already printed track by track

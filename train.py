@@ -13,15 +13,15 @@ from __future__ import annotations
 import logging
 import sys
 
-from src import distributed
-from src.annotations import read_tag_list
+from src.cluster import distributed
 from src.entry import run_entry
 from src.errors import UserError
-from src.manifest import check_dataset
+from src.inference.tag_lookup import TAGS_FILE
 from src.model_utils.config import save_config
 from src.model_utils.moxing_adapter import cloud_sync
+from src.preprocess.annotations import read_tag_list
+from src.preprocess.manifest import check_dataset
 from src.runtime import setup_runtime
-from src.tag_lookup import TAGS_FILE
 from src.trainer import Trainer
 
 log = logging.getLogger("fcn4")

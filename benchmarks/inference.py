@@ -6,7 +6,7 @@ One run: export.py writes the MindIR and the ONNX file of a random full-size che
 each backend runs in its own process (so its memory is its own) and reports
   * model samples/s on random log-mel batches (after one warm-up call) and
   * end-to-end tagging tracks/s on generated 29.1 s mp3 tracks: decode + features + model,
-    as tag.py does it (src.tagging.tag_tracks, 2 decode threads), after librosa's warm-up,
+    as tag.py does it (src.inference.tagging.tag_tracks, 2 decode threads), after librosa's warm-up,
 with the process's resident memory once the model is loaded and its peak (VmHWM). A
 features-only pass gives the decode + features rate without any model, for reference.
 """
@@ -38,8 +38,8 @@ def child(model: str, music: str, batch_size: int, steps: int) -> dict:
     import numpy as np
 
     from src import features
-    from src.inference_backends import open_backend
-    from src.tagging import collect_audio, tag_tracks
+    from src.inference.backends import open_backend
+    from src.inference.tagging import collect_audio, tag_tracks
 
     features.warm_up()
     began = time.perf_counter()
@@ -66,7 +66,7 @@ def features_only(music: str) -> dict:
     """Decode + features of every track, one thread, no model: the tagging ceiling."""
     sys.path.insert(0, str(ROOT))
     from src import features
-    from src.tagging import collect_audio, load_track
+    from src.inference.tagging import collect_audio, load_track
 
     features.warm_up()
     files = collect_audio([music])

@@ -23,8 +23,8 @@ from threadpoolctl import threadpool_limits
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from src import features  # noqa: E402
-from src.annotations import read_annotations  # noqa: E402
 from src.dataset import mindrecord_schema  # noqa: E402
+from src.preprocess.annotations import read_annotations  # noqa: E402
 
 
 def main() -> int:

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.preprocess_common import run_reference_style, run_toolkit, tiled_corpus, work_folder  # noqa: E402
 from src import features  # noqa: E402
-from src.annotations import read_annotations  # noqa: E402
+from src.preprocess.annotations import read_annotations  # noqa: E402
 
 
 def floor_rate(corpus: Path) -> dict:

@@ -25,7 +25,7 @@ source "$ROOT/scripts/launch_common.sh"
 rank_table="$(realpath "$1")"
 shift
 # shellcheck disable=SC2046 # the host's addresses are separate arguments
-table="$(cd "$ROOT" && "$PYTHON" -m src.rank_table "$rank_table" $(hostname -I 2>/dev/null || true))"
+table="$(cd "$ROOT" && "$PYTHON" -m src.cluster.rank_table "$rank_table" $(hostname -I 2>/dev/null || true))"
 rank_size="$(sed -n 's/^RANK_SIZE //p' <<<"$table")"
 
 declare -A rank_of_pid=()

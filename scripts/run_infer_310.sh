@@ -8,7 +8,7 @@
 # config, or from CONFIG_PATH=my.yaml when set.
 # Set PYTHON to choose the interpreter, ASCEND_HOME for a toolkit that is not
 # under /usr/local/Ascend. INFER_BACKEND=host runs the same protocol with
-# MindSpore on this host (CPU/GPU, python -m src.host_infer) instead of
+# MindSpore on this host (CPU/GPU, python -m src.inference.host_infer) instead of
 # building and running the 310 app: the chain without an Ascend card.
 set -euo pipefail
 
@@ -85,7 +85,7 @@ fi
 # Stale results of an earlier run would otherwise be scored by postprocess.py.
 rm -rf ./result_Files ./time_Result
 if [[ "$INFER_BACKEND" == host ]]; then
-  run_step infer infer.log env PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -m src.host_infer \
+  run_step infer infer.log env PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -m src.inference.host_infer \
     --mindir_path="$mindir_path" --input0_path=./preprocess_Result/00_data --device_id="$device_id"
 else
   run_step build build.log bash "$ROOT/ascend310_infer/build.sh"

@@ -5,7 +5,7 @@ backward sensitivity and unscaled by the optimizer, no overflow skipping), check
 `save_step` steps. The loop is explicit (not Model.train) so that an interrupted run resumes
 at the exact epoch and step with the same data order and optimizer state.
 
-Data parallel (src/distributed.py): every rank runs this loop on its shard with batch_size
+Data parallel (src/cluster/distributed.py): every rank runs this loop on its shard with batch_size
 clips per step; rank 0 alone validates (on all val clips), writes and uploads.
 """
 
@@ -20,14 +20,15 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from src import checkpoint, distributed
+from src import checkpoint
+from src.cluster import distributed
+from src.cluster.distributed import STANDALONE, World
+from src.cluster.object_store import Mirror
 from src.dataset import check_schema, count_rows, create_dataset, find_shards
-from src.distributed import STANDALONE, World
 from src.errors import UserError
 from src.fileio import atomic_write_json
 from src.metrics import summarize
 from src.musictagger import ModelParams, MusicTaggerCNN, load_model_params
-from src.object_store import Mirror
 
 log = logging.getLogger("fcn4")
 

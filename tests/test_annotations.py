@@ -1,14 +1,15 @@
-"""Tests for src/annotations.py on small annotation files written in MTAT's exact quoting."""
+"""Tests for src/preprocess/annotations.py on small annotation files written in MTAT's exact quoting."""
 
 import os
 
 import numpy as np
 import pytest
 
-from src.annotations import (
+from src.errors import UserError
+from src.preprocess.annotations import (
     REFERENCE_TAGS as REFERENCE_ORDER,
 )
-from src.annotations import (
+from src.preprocess.annotations import (
     Annotations,
     label_matrix,
     read_annotations,
@@ -17,7 +18,6 @@ from src.annotations import (
     top_tags,
     write_tag_list,
 )
-from src.errors import UserError
 
 REFERENCE_TAGS = list(REFERENCE_ORDER)
 

@@ -5,9 +5,9 @@ import csv
 import numpy as np
 import pytest
 
-from src.annotations import write_tag_list
 from src.dataset import SplitWriter
 from src.features import FEATURE_SHAPE
+from src.preprocess.annotations import write_tag_list
 from tests.conftest import NARROW_CHANNELS, assert_one_line_error, run_script
 
 

@@ -1,5 +1,5 @@
-"""The 310 .bin protocol (src/bin_protocol.py): preprocess.py's 310 mode on a real MindRecord, the host-side
-runner (src/host_infer.py) on a real exported MindIR, and the readers postprocess.py relies on."""
+"""The 310 .bin protocol (src/inference/bin_protocol.py): preprocess.py's 310 mode on a real MindRecord, the host-side
+runner (src/inference/host_infer.py) on a real exported MindIR, and the readers postprocess.py relies on."""
 
 import os
 import re
@@ -9,11 +9,11 @@ import sys
 import numpy as np
 import pytest
 
-from src import bin_protocol
 from src.dataset import SplitWriter
 from src.errors import UserError
-from src.exporting import export_model
 from src.features import FEATURE_SHAPE
+from src.inference import bin_protocol
+from src.inference.exporting import export_model
 from tests.conftest import NARROW_CHANNELS, ROOT, assert_one_line_error, run_script
 from tests.inference_helpers import random_network
 
@@ -86,7 +86,7 @@ def test_preprocess_310_without_shards_is_a_one_line_error(tmp_path):
 
 def _host_infer(workdir, mindir, inputs):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "src.host_infer", f"--mindir_path={mindir}",
+    return subprocess.run([sys.executable, "-m", "src.inference.host_infer", f"--mindir_path={mindir}",
                            f"--input0_path={os.path.relpath(inputs, workdir)}", "--device_target", "CPU"],
                           cwd=workdir, env=env, capture_output=True, text=True, timeout=300)
 

@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from src import checkpoint, distributed
+from src import checkpoint
+from src.cluster import distributed
+from src.cluster.distributed import World
 from src.dataset import SplitWriter, create_dataset, find_shards
-from src.distributed import World
 from src.errors import UserError
 from src.model_utils.config import get_config
 from src.musictagger import ModelParams, MusicTaggerCNN

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from src import checkpoint, demo_data, features
-from src.annotations import read_annotations, read_tag_list, top_tags
+from src.preprocess.annotations import read_annotations, read_tag_list, top_tags
 from tests.conftest import NARROW_CHANNELS, ROOT, run_script
 
 NARROW = ["--channels", str(list(NARROW_CHANNELS)), "--batch_size", "4", "--eval_batch_size", "8",

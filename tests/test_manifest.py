@@ -7,7 +7,7 @@ import pytest
 
 from src import features
 from src.errors import UserError
-from src.manifest import MANIFEST_FILE, check_dataset, package_versions
+from src.preprocess.manifest import MANIFEST_FILE, check_dataset, package_versions
 from tests.conftest import assert_one_line_error, run_script
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from src.cluster.object_store import Mirror, S3Store, parse_url
 from src.errors import UserError
-from src.object_store import Mirror, S3Store, parse_url
 from tests.conftest import ROOT, assert_one_line_error
 from tests.msrun_jobs import NARROW, finish, free_port, launch_env, make_corpus, start
 

@@ -1,5 +1,5 @@
 """postprocess.py and the whole 310 chain on this host: real audio -> MindRecord -> trained narrow FCN-4 ->
-eval.py, and export.py -> scripts/run_infer_310.sh (INFER_BACKEND=host: preprocess 310, src.host_infer,
+eval.py, and export.py -> scripts/run_infer_310.sh (INFER_BACKEND=host: preprocess 310, src.inference.host_infer,
 postprocess) giving the same metrics as eval.py on the same checkpoint and split."""
 
 import json

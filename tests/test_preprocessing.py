@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from src import demo_data, features
-from src.annotations import read_annotations, read_tag_list
 from src.dataset import count_rows, find_shards
+from src.preprocess.annotations import read_annotations, read_tag_list
 from tests.conftest import ROOT, assert_one_line_error, run_script
 from tests.preprocessing_helpers import dataset_content, split_rows
 

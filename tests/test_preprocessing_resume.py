@@ -14,10 +14,10 @@ import psutil
 import pytest
 
 from src import demo_data
-from src.annotations import read_annotations
 from src.features import FEATURE_SHAPE
-from src.preprocess_state import WorkStore, exclusive
-from src.splits import MTAT_FOLDER_SPLIT
+from src.preprocess.annotations import read_annotations
+from src.preprocess.splits import MTAT_FOLDER_SPLIT
+from src.preprocess.work_store import WorkStore, exclusive
 from tests.conftest import ROOT, assert_one_line_error, run_script
 from tests.preprocessing_helpers import dataset_content
 

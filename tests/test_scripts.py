@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
+from src.cluster.rank_table import host_devices, main
 from src.errors import UserError
-from src.rank_table import host_devices, main
 from tests.conftest import ROOT
 from tests.msrun_jobs import NARROW, launch_env, make_corpus
 

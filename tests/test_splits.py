@@ -9,8 +9,8 @@ import pytest
 
 from src import demo_data
 from src.errors import UserError
-from src.preprocess_plan import make_plan
-from src.splits import MTAT_FOLDER_SPLIT, file_split, folder_split, random_split, read_split_list
+from src.preprocess.plan import make_plan
+from src.preprocess.splits import MTAT_FOLDER_SPLIT, file_split, folder_split, random_split, read_split_list
 
 
 def test_random_split_is_reproducible_and_follows_the_ratio():

@@ -11,10 +11,10 @@ import pytest
 
 from src import demo_data, features
 from src.errors import UserError
-from src.exporting import export_model
-from src.inference_backends import OnnxBackend, predict_all
-from src.tag_lookup import find_tag_list, resolve_tags
-from src.tagging import collect_audio, tag_tracks, window_starts
+from src.inference.backends import OnnxBackend, predict_all
+from src.inference.exporting import export_model
+from src.inference.tag_lookup import find_tag_list, resolve_tags
+from src.inference.tagging import collect_audio, tag_tracks, window_starts
 from tests.conftest import NARROW_CHANNELS, assert_one_line_error, run_script
 from tests.inference_helpers import random_network, save_checkpoint, write_tags, write_tone
 

@@ -4,7 +4,7 @@ As the model zoo's adapter: data_url -> data_path and checkpoint_url -> load_pat
 (local rank 0 copies, the other local ranks wait), output_path -> train_url after the run. With
 --resume, train_url is copied back into output_path first, so a restarted job continues from the
 checkpoints its previous attempt uploaded. The copier is ModelArts' own `moxing` inside ModelArts
-images, boto3 for s3:// and obs:// everywhere else (see src/object_store.py).
+images, boto3 for s3:// and obs:// everywhere else (see src/cluster/object_store.py).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from src import distributed, object_store
-from src.distributed import World
+from src.cluster import distributed, object_store
+from src.cluster.distributed import World
 from src.errors import UserError
 
 __all__ = ["get_job_id", "cloud_sync", "moxing_wrapper"]

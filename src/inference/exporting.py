@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from src.errors import UserError
-from src.inference_backends import MindIRBackend, OnnxBackend
+from src.inference.backends import MindIRBackend, OnnxBackend
 
 log = logging.getLogger("fcn4")
 

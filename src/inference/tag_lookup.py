@@ -11,8 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from src.annotations import read_tag_list
 from src.errors import UserError
+from src.preprocess.annotations import read_tag_list
 
 TAGS_FILE = "tags.txt"
 TAGS_SIDECAR_SUFFIX = ".tags.txt"

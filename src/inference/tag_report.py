@@ -11,7 +11,7 @@ import numpy as np
 
 from src.features import CLIP_SECONDS
 from src.fileio import atomic_path
-from src.tagging import Track
+from src.inference.tagging import Track
 
 
 def top_tags(track: Track, tags: list[str], k: int, aggregate: str) -> list[tuple[str, float]]:

@@ -1,6 +1,6 @@
 """The Ascend 310 app's protocol run on this host with MindSpore (CPU or GPU): the chain without a 310.
 
-    python -m src.host_infer --mindir_path fcn-4.mindir --input0_path ./preprocess_Result/00_data
+    python -m src.inference.host_infer --mindir_path fcn-4.mindir --input0_path ./preprocess_Result/00_data
 
 Same flags, inputs and outputs as ascend310_infer/out/main: every `*.bin` of --input0_path in
 name order through the exported MindIR (`mindspore.load` + `nn.GraphCell`), output j of
@@ -16,10 +16,10 @@ import sys
 import time
 from pathlib import Path
 
-from src import bin_protocol
 from src.cli import run_command
 from src.errors import UserError
 from src.fileio import atomic_path, atomic_write_text
+from src.inference import bin_protocol
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -33,7 +33,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace) -> int:
-    from src.inference_backends import MindIRBackend
+    from src.inference.backends import MindIRBackend
     from src.model_utils.config import get_config
     from src.runtime import setup_runtime
 

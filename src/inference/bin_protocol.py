@@ -2,7 +2,7 @@
 
     preprocess.py --preprocess_mode 310   writes  RESULT/00_data/fcn4_bs{B}_{i}.bin  (B, 1, 96, 1366) float32
                                           and     RESULT/label_ids.npy               (N, C) int32
-    ascend310_infer/out/main (or src.host_infer) writes result_Files/fcn4_bs{B}_{i}_0.bin  (B, C) float32
+    ascend310_infer/out/main (or src.inference.host_infer) writes result_Files/fcn4_bs{B}_{i}_0.bin  (B, C) float32
                                                   and time_Result/test_perform_static.txt
     postprocess.py                        reads   result_Files + label_ids.npy -> AUC
 

@@ -1,6 +1,6 @@
 """Ascend rank tables (hccl_tools.py format): which devices and ranks belong to this host.
 
-    python -m src.rank_table RANK_TABLE_FILE [HOST_ADDRESS ...]
+    python -m src.cluster.rank_table RANK_TABLE_FILE [HOST_ADDRESS ...]
 
 prints `RANK_SIZE N`, then one `DEVICE_ID RANK_ID` line per device of this host: the server
 whose server_id is one of HOST_ADDRESS (scripts pass `hostname -I`), or the only server.
@@ -58,7 +58,7 @@ def host_devices(path: str | Path, host_addresses: list[str]) -> tuple[int, list
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
-        print("usage: python -m src.rank_table RANK_TABLE_FILE [HOST_ADDRESS ...]", file=sys.stderr)
+        print("usage: python -m src.cluster.rank_table RANK_TABLE_FILE [HOST_ADDRESS ...]", file=sys.stderr)
         return 2
     try:
         size, devices = host_devices(argv[0], argv[1:])

@@ -27,15 +27,15 @@ from pathlib import Path
 from tqdm import tqdm
 
 from src import features
-from src.annotations import write_tag_list
 from src.errors import UserError
 from src.fileio import atomic_write_json
-from src.manifest import MANIFEST_FILE, read_manifest, settings_diff, write_manifest
-from src.preprocess_plan import Plan, make_plan
-from src.preprocess_state import CHUNK_CLIPS, STORE_FORMAT, WorkStore, dataset_files, exclusive
-from src.preprocess_worker import compute_chunk, init_worker
-from src.preprocess_writer import ShardAssembler
-from src.tag_lookup import TAGS_FILE
+from src.inference.tag_lookup import TAGS_FILE
+from src.preprocess.annotations import write_tag_list
+from src.preprocess.manifest import MANIFEST_FILE, read_manifest, settings_diff, write_manifest
+from src.preprocess.plan import Plan, make_plan
+from src.preprocess.work_store import CHUNK_CLIPS, STORE_FORMAT, WorkStore, dataset_files, exclusive
+from src.preprocess.worker import compute_chunk, init_worker
+from src.preprocess.writer import ShardAssembler
 
 log = logging.getLogger("fcn4")
 

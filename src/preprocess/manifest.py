@@ -17,7 +17,7 @@ from pathlib import Path
 from src import features
 from src.errors import UserError
 from src.fileio import atomic_write_json
-from src.preprocess_state import WORK_DIR
+from src.preprocess.work_store import WORK_DIR
 
 log = logging.getLogger("fcn4")
 

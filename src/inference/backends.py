@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from src.bin_protocol import pad_batch
 from src.errors import UserError
 from src.features import FEATURE_SHAPE
+from src.inference.bin_protocol import pad_batch
 
 MODEL_SUFFIXES = {".ckpt": "checkpoint", ".mindir": "MindIR", ".onnx": "ONNX"}
 ONNX_PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")  # a GPU when onnxruntime-gpu has one

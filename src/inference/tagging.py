@@ -20,7 +20,7 @@ import numpy as np
 
 from src.errors import UserError
 from src.features import CLIP_SAMPLES, SAMPLE_RATE, AudioError, fix_length, load_audio, log_mel
-from src.inference_backends import Backend, predict_all
+from src.inference.backends import Backend, predict_all
 
 AUDIO_SUFFIXES = (".mp3", ".wav", ".flac", ".ogg")
 

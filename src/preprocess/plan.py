@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from src import features
-from src.annotations import label_matrix, read_annotations, top_tags
 from src.errors import UserError
-from src.splits import SPLITS, assign_splits, split_lists
+from src.preprocess.annotations import label_matrix, read_annotations, top_tags
+from src.preprocess.splits import SPLITS, assign_splits, split_lists
 
 
 @dataclass(frozen=True)

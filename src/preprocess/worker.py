@@ -19,10 +19,10 @@ from librosa.util.exceptions import ParameterError
 from threadpoolctl import threadpool_limits
 
 from src import features
-from src.annotations import resolve_clip_path
 from src.errors import UserError
 from src.fileio import atomic_path
-from src.preprocess_state import WorkStore
+from src.preprocess.annotations import resolve_clip_path
+from src.preprocess.work_store import WorkStore
 
 _PR_SET_PDEATHSIG = 1
 _state: dict = {}

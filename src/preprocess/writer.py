@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 from tqdm import tqdm
 
-from src.preprocess_plan import Plan
-from src.preprocess_state import CHUNK_CLIPS, WorkStore
-from src.splits import SPLITS
+from src.preprocess.plan import Plan
+from src.preprocess.splits import SPLITS
+from src.preprocess.work_store import CHUNK_CLIPS, WorkStore
 
 
 class ShardAssembler:

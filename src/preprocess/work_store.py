@@ -27,7 +27,7 @@ import numpy as np
 from src.errors import UserError
 from src.features import FEATURE_SHAPE, feature_params
 from src.fileio import atomic_path, atomic_write_json
-from src.splits import SPLITS
+from src.preprocess.splits import SPLITS
 
 WORK_DIR = "preprocess_work"
 LOCK_FILE = ".preprocess.lock"
