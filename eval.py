@@ -11,21 +11,23 @@ from pathlib import Path
 
 from src.entry import run_entry
 from src.errors import UserError
+from src.file_names import TAGS_FILE, eval_result
 from src.fileio import atomic_write_json
-from src.inference.tag_lookup import TAGS_FILE
+from src.inference.predict import predict
 from src.metrics import format_per_tag_table, summarize
-from src.model_loading import load_network
-from src.preprocess.annotations import read_tag_list
+from src.model_loading import checkpoint_file, load_network
+from src.musictagger import ModelParams
 from src.runtime import setup_runtime
-from src.trainer import predict
+from src.tag_list import read_tag_list
 
 log = logging.getLogger("fcn4")
 
 
 def run(config) -> int:
     tags = read_tag_list(Path(config.mr_path) / TAGS_FILE)
-    setup_runtime(config)
-    network, ckpt = load_network(config)
+    setup_runtime(config.device_target, config.device_id, config.seed, config.mixed_precision)
+    ckpt = checkpoint_file(config.checkpoint_path, config.ckpt_file, config.model_name, config.prefix)
+    network = load_network(ckpt, ModelParams.from_config(config))
     if len(tags) != network.params.num_classes:
         raise UserError(f"{ckpt} predicts {network.params.num_classes} tags, "
                         f"{Path(config.mr_path) / TAGS_FILE} lists {len(tags)}")
@@ -34,7 +36,7 @@ def run(config) -> int:
     summary = summarize(labels, scores, tags)
     summary.update({"checkpoint": str(ckpt), "split": config.eval_split})
     print(format_per_tag_table(summary))
-    result = Path(config.result_file or Path(config.checkpoint_path) / f"eval_{config.eval_split}.json")
+    result = Path(config.result_file or Path(config.checkpoint_path) / eval_result(config.eval_split))
     atomic_write_json(result, summary)
     print(f"{config.eval_split}: {summary['num_samples']} clips, ROC-AUC {summary['roc_auc']:.4f}, "
           f"PR-AUC {summary['pr_auc']:.4f}, reference AUC {summary['reference_auc']:.4f} "

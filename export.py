@@ -20,11 +20,13 @@ from pathlib import Path
 
 from src.entry import run_entry
 from src.errors import UserError
+from src.file_names import TAGS_FILE, TAGS_SIDECAR_SUFFIX
 from src.inference.exporting import TOLERANCE, export_model
-from src.inference.tag_lookup import TAGS_FILE, TAGS_SIDECAR_SUFFIX, find_tag_list
-from src.model_loading import load_network
-from src.preprocess.annotations import read_tag_list, write_tag_list
+from src.inference.tag_lookup import find_tag_list
+from src.model_loading import checkpoint_file, load_network
+from src.musictagger import ModelParams
 from src.runtime import setup_runtime
+from src.tag_list import read_tag_list, write_tag_list
 
 log = logging.getLogger("fcn4")
 
@@ -32,11 +34,12 @@ log = logging.getLogger("fcn4")
 def run(config) -> int:
     if config.export_batch_size < 1:
         raise UserError(f"export_batch_size={config.export_batch_size}: must be >= 1")
-    device = setup_runtime(config)
+    device = setup_runtime(config.device_target, config.device_id, config.seed, config.mixed_precision)
     if config.file_format == "AIR" and device != "Ascend":
         raise UserError(f"file_format=AIR can only be produced on Ascend (this run uses {device}); "
                         f"use MINDIR or ONNX")
-    network, ckpt = load_network(config)
+    ckpt = checkpoint_file(config.checkpoint_path, config.ckpt_file, config.model_name, config.prefix)
+    network = load_network(ckpt, ModelParams.from_config(config))
     report = export_model(network, config.file_name, config.file_format, config.export_batch_size)
     if report.max_abs_diff is None:
         print(f"exported {report.path} (input {list(report.input_shape)}); AIR is not checked here "

@@ -14,11 +14,11 @@ from pathlib import Path
 
 from src.entry import run_entry
 from src.errors import UserError
+from src.file_names import TAGS_FILE
 from src.fileio import atomic_write_json
 from src.inference.bin_protocol import read_labels, read_results
-from src.inference.tag_lookup import TAGS_FILE
 from src.metrics import format_per_tag_table, summarize
-from src.preprocess.annotations import read_tag_list
+from src.tag_list import read_tag_list
 
 
 def run(config) -> int:

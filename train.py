@@ -16,19 +16,19 @@ import sys
 from src.cluster import distributed
 from src.entry import run_entry
 from src.errors import UserError
-from src.inference.tag_lookup import TAGS_FILE
+from src.file_names import TAGS_FILE
 from src.model_utils.config import save_config
 from src.model_utils.moxing_adapter import cloud_sync
-from src.preprocess.annotations import read_tag_list
 from src.preprocess.manifest import check_dataset
 from src.runtime import setup_runtime
+from src.tag_list import read_tag_list
 from src.trainer import Trainer
 
 log = logging.getLogger("fcn4")
 
 
 def run(config) -> int:
-    setup_runtime(config)
+    setup_runtime(config.device_target, config.device_id, config.seed, config.mixed_precision)
     world = distributed.setup(config)
     with cloud_sync(config, world) as mirror:
         check_dataset(config.mr_path, config.num_classes)

@@ -24,10 +24,9 @@ SETTINGS = {"with cap (toolkit default)": None, "without cap (ONEDNN_MAX_CPU_ISA
 def child(batch_size: int, steps: int) -> None:
     sys.path.insert(0, str(ROOT))
     from benchmarks.common import fcn4_rates
-    from src.model_utils.config import get_config
     from src.runtime import setup_runtime
 
-    setup_runtime(get_config(["--device_target", "CPU"]))
+    setup_runtime("CPU")
     print(json.dumps(fcn4_rates(batch_size, steps)))
 
 

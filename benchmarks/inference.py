@@ -80,11 +80,10 @@ def make_checkpoint(folder: str) -> dict:
     """folder/fcn4.ckpt: a random full-size network (+ model_params.json)."""
     sys.path.insert(0, str(ROOT))
     from src import checkpoint
-    from src.model_utils.config import get_config
     from src.musictagger import MusicTaggerCNN
     from src.runtime import setup_runtime
 
-    setup_runtime(get_config(["--device_target", "CPU"]))
+    setup_runtime("CPU")
     network = MusicTaggerCNN()
     checkpoint.save(network, Path(folder) / "fcn4.ckpt")
     network.params.save(folder)

@@ -20,7 +20,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import fcn4_rates  # noqa: E402
 from src.dataset import SplitWriter, create_dataset  # noqa: E402
 from src.features import FEATURE_SHAPE  # noqa: E402
-from src.model_utils.config import get_config  # noqa: E402
 from src.runtime import setup_runtime  # noqa: E402
 
 
@@ -47,7 +46,7 @@ def main() -> int:
     parser.add_argument("--batch_size", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    setup_runtime(get_config(["--device_target", "CPU"]))
+    setup_runtime("CPU")
     with tempfile.TemporaryDirectory() as tmp:
         write_shards(Path(tmp), args.clips)
         read = read_rate(Path(tmp), args.batch_size, args.workers)

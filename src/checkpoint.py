@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from src.errors import UserError
+from src.errors import UserError, first_line
 from src.fileio import atomic_path
 
 
@@ -35,7 +35,7 @@ def read(path: str | Path) -> dict:
         return ms.load_checkpoint(str(path))
     except (ValueError, RuntimeError, OSError) as exc:
         raise UserError(f"checkpoint {path} is not a readable MindSpore checkpoint "
-                        f"({str(exc).strip().splitlines()[0]})") from None
+                        f"({first_line(exc)})") from None
 
 
 def load_into(cell, path: str | Path, params: dict | None = None) -> dict:

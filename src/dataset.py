@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from src.errors import UserError
+from src.errors import UserError, first_line
 from src.features import FEATURE_SHAPE
+from src.file_names import shard_base, split_shards
 
 WRITE_CHUNK = 16
 
@@ -31,9 +32,7 @@ def find_shards(mr_dir: str | Path, split: str) -> list[Path]:
 
     MindSpore names N > 1 shards `<split>.mindrecord0..N-1` and a single shard `<split>.mindrecord`.
     """
-    prefix = f"{split}.mindrecord"
-    files = [p for p in Path(mr_dir).glob(prefix + "*") if p.name[len(prefix):].isdigit() or p.name == prefix]
-    files.sort(key=lambda p: int(p.name[len(prefix):] or 0))
+    files = split_shards(mr_dir, split)
     if not files:
         raise UserError(f"no MindRecord shards for split '{split}' in {mr_dir} "
                         f"(expected {split}.mindrecord0...; run preprocess.py first)")
@@ -56,7 +55,7 @@ class SplitWriter:
         self.tmp_dir = self.mr_dir / f".{split}.partial"
         shutil.rmtree(self.tmp_dir, ignore_errors=True)
         self.tmp_dir.mkdir(parents=True)
-        self.writer = FileWriter(str(self.tmp_dir / f"{split}.mindrecord"), shard_num=num_shards, overwrite=True)
+        self.writer = FileWriter(str(self.tmp_dir / shard_base(split)), shard_num=num_shards, overwrite=True)
         self.writer.add_schema(mindrecord_schema(num_classes), f"fcn4_{split}")
         self.writer.add_index(["id"])
         self.rows: list[dict] = []
@@ -81,7 +80,7 @@ class SplitWriter:
             shutil.rmtree(self.tmp_dir, ignore_errors=True)
             return 0
         self.writer.commit()
-        for old in self.mr_dir.glob(f"{self.split}.mindrecord*"):
+        for old in split_shards(self.mr_dir, self.split, with_indexes=True):
             old.unlink()
         for path in sorted(self.tmp_dir.iterdir()):
             os.replace(path, self.mr_dir / path.name)
@@ -99,7 +98,7 @@ def check_schema(files: list[Path], num_classes: int) -> None:
         schema = reader.schema()
         reader.close()
     except Exception as exc:  # noqa: BLE001 - any reader failure means "not a usable MindRecord"
-        raise UserError(f"{files[0]}: not a readable MindRecord file ({str(exc).splitlines()[0]})") from None
+        raise UserError(f"{files[0]}: not a readable MindRecord file ({first_line(exc)})") from None
     for field, spec in expected.items():
         got = schema.get(field)
         if got is None:

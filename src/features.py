@@ -1,5 +1,8 @@
 """Log-mel features for FCN-4: the one place that defines how a clip becomes a model input.
 
+The constants import without librosa (the network module and the ONNX path use them); the
+functions import librosa, soundfile and audioread when first called.
+
 Preprocessing, inference and tagging all call `extract`, so a model is never fed features
 computed with other settings than it was trained on. The settings are those of the
 reference (Choi et al. 2016 and the MindSpore model-zoo FCN-4):
@@ -22,10 +25,7 @@ import warnings
 from importlib.metadata import version
 from pathlib import Path
 
-import audioread.exceptions
-import librosa
 import numpy as np
-import soundfile
 
 SAMPLE_RATE = 12000
 N_FFT = 512
@@ -43,8 +43,6 @@ TOP_DB = 80.0
 MIN_SECONDS = 1.0
 MIN_SAMPLES = int(MIN_SECONDS * SAMPLE_RATE)
 
-# librosa.load raises these when soundfile, and then its audioread fallback, cannot decode.
-_DECODER_ERRORS = (RuntimeError, OSError, EOFError, ValueError, audioread.exceptions.DecodeError)
 
 
 class AudioError(Exception):
@@ -89,11 +87,18 @@ def load_audio(path: str | os.PathLike) -> np.ndarray:
         raise AudioError(path, "empty file")
     try:
         y = _librosa_load_quietly(path)
-    except _DECODER_ERRORS as exc:
+    except _decoder_errors() as exc:
         raise AudioError(path, f"undecodable: {_describe_decoder_error(exc)}") from exc
     if y.size < MIN_SAMPLES:
         raise AudioError(path, f"too short: {y.size} samples")
     return y
+
+
+def _decoder_errors() -> tuple[type[BaseException], ...]:
+    """What librosa.load raises when soundfile, and then its audioread fallback, cannot decode."""
+    import audioread.exceptions
+
+    return RuntimeError, OSError, EOFError, ValueError, audioread.exceptions.DecodeError
 
 
 def _librosa_load_quietly(path: Path) -> np.ndarray:
@@ -103,6 +108,8 @@ def _librosa_load_quietly(path: Path) -> np.ndarray:
     (no ffmpeg) and fails too; the caller reports that failure, so the warnings only repeat
     it. The filters apply to this call only (`catch_warnings` is process-wide, not per thread).
     """
+    import librosa
+
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="PySoundFile failed", category=UserWarning)
         warnings.filterwarnings("ignore", message=r"librosa\.core\.audio\.", category=FutureWarning)
@@ -118,6 +125,8 @@ def _describe_decoder_error(exc: BaseException) -> str:
     librosa was handling when it fell back. libsndfile's text for a garbage MP3 ("File does
     not exist ...") misleads for a file known to exist, so only its code is given.
     """
+    import soundfile
+
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, soundfile.LibsndfileError):
@@ -143,6 +152,8 @@ def fix_length(y: np.ndarray) -> np.ndarray:
 @functools.cache
 def _mel_basis() -> np.ndarray:
     """librosa's mel filterbank, (N_MELS, 1 + N_FFT // 2) float32, built once per process."""
+    import librosa
+
     basis = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS)
     basis.setflags(write=False)
     return basis
@@ -158,6 +169,8 @@ def log_mel(y: np.ndarray) -> np.ndarray:
     20*log10(power), clipped at TOP_DB below the clip's maximum; reference checkpoints expect
     that scale, so it is kept.
     """
+    import librosa
+
     power = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP_LENGTH)) ** 2
     db = librosa.amplitude_to_db(_mel_basis() @ power, top_db=TOP_DB)
     if db.shape != FEATURE_SHAPE[1:]:
@@ -182,6 +195,8 @@ def warm_up() -> None:
     Called before forking preprocessing workers so that they inherit the compiled kernels
     instead of each compiling them again.
     """
+    import librosa
+
     stereo = np.zeros((2, SAMPLE_RATE), np.float32)
     mono = librosa.resample(librosa.to_mono(stereo), orig_sr=16000, target_sr=SAMPLE_RATE)
     log_mel(fix_length(mono))

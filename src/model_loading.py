@@ -1,4 +1,4 @@
-"""Rebuild the network a checkpoint was trained with, for eval, export and inference."""
+"""Rebuild the network a checkpoint was trained with, for eval, export, tagging and fine-tuning."""
 
 from __future__ import annotations
 
@@ -6,28 +6,30 @@ import logging
 from pathlib import Path
 
 from src import checkpoint
+from src.file_names import best_checkpoint
 from src.musictagger import ModelParams, MusicTaggerCNN, load_model_params
 
 log = logging.getLogger("fcn4")
 
 
-def checkpoint_file(config) -> Path:
-    """config.ckpt_file, or the best checkpoint of config.checkpoint_path."""
-    if config.ckpt_file:
-        return Path(config.ckpt_file)
-    return Path(config.checkpoint_path) / f"{config.prefix}-best.ckpt"
+def checkpoint_file(checkpoint_path: str | Path, ckpt_file: str = "", model_name: str = "",
+                    prefix: str = "MusicTagger") -> Path:
+    """The checkpoint a run asks for: ckpt_file (a path), else checkpoint_path/model_name, else
+    checkpoint_path/PREFIX-best.ckpt (the model zoo picks checkpoint_path/model_name too)."""
+    if ckpt_file:
+        return Path(ckpt_file)
+    return Path(checkpoint_path) / (model_name or best_checkpoint(prefix))
 
 
-def load_network(config) -> tuple[MusicTaggerCNN, Path]:
+def load_network(path: Path, fallback: ModelParams | None = None) -> MusicTaggerCNN:
     """An inference-mode network with the checkpoint's weights.
 
     The shape comes from model_params.json beside the checkpoint when present (so a narrow
-    or re-headed run is rebuilt as trained), else from the config.
+    or re-headed run is rebuilt as trained), else from `fallback` (default: the reference FCN-4).
     """
-    path = checkpoint_file(config)
-    params = load_model_params(path.parent) or ModelParams.from_config(config)
+    params = load_model_params(path.parent) or fallback or ModelParams()
     network = MusicTaggerCNN(params)
     checkpoint.load_into(network, path)
     network.set_train(False)
     log.info("loaded %s (channels %s, %d tags)", path, list(params.channels), params.num_classes)
-    return network, path
+    return network

@@ -15,9 +15,8 @@ import mindspore.nn as nn
 import mindspore.ops as ops
 
 from src.errors import UserError
+from src.file_names import MODEL_PARAMS_FILE
 from src.fileio import atomic_write_json
-
-MODEL_PARAMS_FILE = "model_params.json"
 
 
 @dataclass(frozen=True)

@@ -83,20 +83,24 @@ def setup_logging() -> None:
         _MindSporeFilter(lambda record: "'FusedSparseAdam' is deprecated" not in record.getMessage()))
 
 
-def setup_runtime(config) -> str:
-    """Pick and set the device, graph mode and seed; returns the device name used."""
+def setup_runtime(device_target: str = "auto", device_id: int = 0, seed: int = 1,
+                  mixed_precision: bool = False) -> str:
+    """Pick and set the device, graph mode and seed; returns the device name used.
+
+    device_id is the config's choice; a launcher's DEVICE_ID wins. mixed_precision is refused on CPU.
+    """
     import mindspore as ms
 
-    device = resolve_device(config.device_target)
+    device = resolve_device(device_target)
     if device == "CPU":
         isa = apply_onednn_fix()
         log.info("device CPU (oneDNN capped at %s=%s)", ONEDNN_ISA_VAR, isa)
-        if config.mixed_precision:
+        if mixed_precision:
             raise UserError("mixed_precision=True needs device_target Ascend or GPU; CPU has no fast float16 conv")
-    device_id = get_device_id(config.device_id) if device != "CPU" else None
+    device_id = get_device_id(device_id) if device != "CPU" else None
     if device_id is not None:
         log.info("device %s:%d", device, device_id)
     ms.set_device(device, device_id)
     ms.set_context(mode=ms.GRAPH_MODE)
-    ms.set_seed(config.seed)
+    ms.set_seed(seed)
     return device

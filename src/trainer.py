@@ -26,14 +26,15 @@ from src.cluster.distributed import STANDALONE, World
 from src.cluster.object_store import Mirror
 from src.dataset import check_schema, count_rows, create_dataset, find_shards
 from src.errors import UserError
+from src.file_names import METRICS_FILE, STATE_FILE, best_checkpoint, is_step_checkpoint, step_checkpoint
 from src.fileio import atomic_write_json
+from src.inference.predict import predict
 from src.metrics import summarize
+from src.model_loading import checkpoint_file
 from src.musictagger import ModelParams, MusicTaggerCNN, load_model_params
 
 log = logging.getLogger("fcn4")
 
-STATE_FILE = "train_state.json"
-METRICS_FILE = "metrics.jsonl"
 
 
 @dataclass
@@ -61,37 +62,19 @@ class TrainState:
             raise UserError(f"{path}: unreadable training state ({exc}); remove it to start afresh") from None
 
 
-def build_train_cell(network, config):
+def build_train_cell(network, lr: float, loss_scale: float, mixed_precision: bool = False):
     """Network + BCE + Adam wrapped in a one-step train cell with the reference loss scaling."""
     import mindspore.amp as amp
     import mindspore.nn as nn
 
     from src.loss import BCELoss
 
-    if config.mixed_precision:
+    if mixed_precision:
         network = amp.auto_mixed_precision(network, "O2")
-    optimizer = nn.Adam(network.trainable_params(), learning_rate=config.lr, loss_scale=config.loss_scale)
-    train_cell = nn.TrainOneStepCell(nn.WithLossCell(network, BCELoss()), optimizer, sens=config.loss_scale)
+    optimizer = nn.Adam(network.trainable_params(), learning_rate=lr, loss_scale=loss_scale)
+    train_cell = nn.TrainOneStepCell(nn.WithLossCell(network, BCELoss()), optimizer, sens=loss_scale)
     train_cell.set_train()
     return train_cell
-
-
-def predict(network, mr_dir: str | Path, split: str, batch_size: int, num_classes: int,
-            num_parallel_workers: int = 2, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Probabilities and labels for every clip of a split, in file order: ((N, C), (N, C))."""
-    network.set_train(False)
-    data = create_dataset(mr_dir, split, batch_size, num_classes, training=False,
-                          num_parallel_workers=num_parallel_workers)
-    scores, labels = [], []
-    total = data.get_dataset_size()
-    for feature, label in tqdm(data.create_tuple_iterator(num_epochs=1), total=total, desc=f"eval {split}",
-                               unit="batch", disable=not progress, leave=False):
-        scores.append(network(feature).asnumpy())
-        labels.append(label.asnumpy())
-    network.set_train(True)
-    if not scores:
-        raise UserError(f"split '{split}' in {mr_dir} has no clips to evaluate")
-    return np.concatenate(scores), np.concatenate(labels).astype(np.int32)
 
 
 class Trainer:
@@ -107,7 +90,7 @@ class Trainer:
         self.out.mkdir(parents=True, exist_ok=True)
         self.params = ModelParams.from_config(config)
         self.network = MusicTaggerCNN(self.params)
-        self.train_cell = build_train_cell(self.network, config)
+        self.train_cell = build_train_cell(self.network, config.lr, config.loss_scale, config.mixed_precision)
         self.state = TrainState()
         self.has_val = config.eval_each_epoch and _has_split(config.mr_path, "val")
 
@@ -128,7 +111,7 @@ class Trainer:
         elif cfg.resume:
             log.info("resume: no earlier run in %s, starting afresh", self.out)
         elif cfg.pre_trained:
-            path = Path(cfg.checkpoint_path) / cfg.model_name
+            path = checkpoint_file(cfg.checkpoint_path, "", cfg.model_name, cfg.prefix)
             checkpoint.load_into(self.network, path)
             log.info("fine-tuning from %s", path)
         if self.world.is_main:
@@ -251,14 +234,14 @@ class Trainer:
         auc = summary["roc_auc"]
         if auc is not None and auc > self.state.best_auc:
             self.state.best_auc, self.state.best_epoch = auc, epoch + 1
-            self.publish(checkpoint.save(self.train_cell, self.out / f"{cfg.prefix}-best.ckpt", {"epoch": epoch + 1}))
+            self.publish(checkpoint.save(self.train_cell, self.out / best_checkpoint(cfg.prefix), {"epoch": epoch + 1}))
         return {"val_roc_auc": _round(auc), "val_pr_auc": _round(summary["pr_auc"])}
 
     def _save_step_checkpoint(self, epoch: int, step: int) -> None:
         """PREFIX-EPOCH_STEP.ckpt (1-based epoch, as ModelCheckpoint names it), then the resume state;
         both uploaded before training goes on, so a killed job loses at most one interval."""
         cfg = self.config
-        name = f"{cfg.prefix}-{epoch}_{step}.ckpt"
+        name = step_checkpoint(cfg.prefix, epoch, step)
         self.state.checkpoint = name
         if not self.world.is_main:
             return
@@ -270,7 +253,8 @@ class Trainer:
 
     def _rotate(self) -> None:
         cfg = self.config
-        kept = sorted(self.out.glob(f"{cfg.prefix}-*_*.ckpt"), key=lambda p: p.stat().st_mtime_ns)
+        kept = sorted((p for p in self.out.iterdir() if is_step_checkpoint(p.name, cfg.prefix)),
+                      key=lambda p: p.stat().st_mtime_ns)
         for old in kept[:-cfg.keep_checkpoint_max]:
             old.unlink()
             if self.mirror is not None:

@@ -12,7 +12,7 @@ import soundfile as sf
 from src import checkpoint
 from src.features import FEATURE_SHAPE
 from src.musictagger import ModelParams, MusicTaggerCNN
-from src.preprocess.annotations import write_tag_list
+from src.tag_list import write_tag_list
 
 
 def random_network(channels, num_classes: int = 50, seed: int = 0) -> MusicTaggerCNN:

@@ -6,18 +6,9 @@ import numpy as np
 import pytest
 
 from src.errors import UserError
-from src.preprocess.annotations import (
-    REFERENCE_TAGS as REFERENCE_ORDER,
-)
-from src.preprocess.annotations import (
-    Annotations,
-    label_matrix,
-    read_annotations,
-    read_tag_list,
-    resolve_clip_path,
-    top_tags,
-    write_tag_list,
-)
+from src.preprocess.annotations import REFERENCE_TAGS as REFERENCE_ORDER
+from src.preprocess.annotations import Annotations, label_matrix, read_annotations, resolve_clip_path, top_tags
+from src.tag_list import read_tag_list, write_tag_list
 
 REFERENCE_TAGS = list(REFERENCE_ORDER)
 

@@ -7,7 +7,7 @@ import pytest
 
 from src.dataset import SplitWriter
 from src.features import FEATURE_SHAPE
-from src.preprocess.annotations import write_tag_list
+from src.tag_list import write_tag_list
 from tests.conftest import NARROW_CHANNELS, assert_one_line_error, run_script
 
 

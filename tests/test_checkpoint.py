@@ -5,16 +5,14 @@ import pytest
 
 from src import checkpoint
 from src.errors import UserError
-from src.model_utils.config import get_config
 from src.musictagger import ModelParams, MusicTaggerCNN
 from src.trainer import build_train_cell
 from tests.conftest import NARROW_CHANNELS
 
 
 def _train_cell(num_classes=5):
-    config = get_config(["--channels", str(list(NARROW_CHANNELS)), "--num_classes", str(num_classes)])
     network = MusicTaggerCNN(ModelParams(channels=NARROW_CHANNELS, num_classes=num_classes))
-    return network, build_train_cell(network, config)
+    return network, build_train_cell(network, lr=0.0005, loss_scale=1024.0)
 
 
 def test_train_cell_checkpoint_holds_adam_state_and_extras(tmp_path, mindspore_cpu):

@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from src.preprocess.annotations import read_tag_list
+from src.tag_list import read_tag_list
 from tests.conftest import NARROW_CHANNELS, assert_one_line_error, run_script
 from tests.inference_helpers import feature_batch, random_network, save_checkpoint, write_tags
 

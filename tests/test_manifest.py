@@ -7,7 +7,8 @@ import pytest
 
 from src import features
 from src.errors import UserError
-from src.preprocess.manifest import MANIFEST_FILE, check_dataset, package_versions
+from src.file_names import MANIFEST_FILE
+from src.preprocess.manifest import check_dataset, package_versions
 from tests.conftest import assert_one_line_error, run_script
 
 

@@ -21,10 +21,9 @@ import sys
 import numpy as np
 import mindspore as ms
 from src import runtime
-from src.model_utils.config import get_config
 if len(sys.argv) > 1:
     runtime.ONEDNN_SAFE_ISA = sys.argv[1]
-runtime.setup_runtime(get_config(["--device_target", "CPU"]))
+runtime.setup_runtime("CPU")
 conv = ms.nn.Conv2d(1, 4, 3, has_bias=False)
 print(conv(ms.Tensor(np.ones((1, 1, 16, 16), np.float32))).shape)
 """

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from src.errors import UserError
+from src.errors import UserError, first_line
 from src.fileio import atomic_write_json
 from src.model_utils import device_adapter
 
@@ -95,7 +95,7 @@ def setup(config) -> World:
     try:
         init()
     except RuntimeError as exc:
-        raise UserError(f"could not join the distributed job: {_first_line(exc)}") from None
+        raise UserError(f"could not join the distributed job: {first_line(exc)}") from None
     ms.reset_auto_parallel_context()
     ms.set_auto_parallel_context(parallel_mode=ms.ParallelMode.DATA_PARALLEL, gradients_mean=True)
     try:
@@ -160,7 +160,7 @@ def once_per_host(world: World, action: Callable[[], None], what: str, timeout_s
             atomic_write_json(marker, {"error": str(exc)})
             raise
         except Exception as exc:
-            atomic_write_json(marker, {"error": _first_line(exc)})
+            atomic_write_json(marker, {"error": first_line(exc)})
             raise
         atomic_write_json(marker, {"error": None})
         return
@@ -187,10 +187,6 @@ def _marker_path(launch_id: str | None) -> Path:
         launch_id = f"{parent}-{started}"
     return Path(tempfile.gettempdir()) / "fcn4-sync" / f"{launch_id}.json"
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 @functools.cache

@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from src.errors import UserError
+from src.errors import UserError, first_line
 from src.fileio import atomic_path
 
 log = logging.getLogger("fcn4")
@@ -136,7 +136,7 @@ class S3Store:
         cause = exc.__context__ if type(exc).__name__ == "S3UploadFailedError" and exc.__context__ else exc
         response = getattr(cause, "response", None)
         if not response:
-            text = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+            text = first_line(cause)
             return f"{text} (after {self.max_attempts} attempts to {self._where()})"
         error = response.get("Error", {})
         code = str(error.get("Code", ""))

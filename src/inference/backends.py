@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from src.errors import UserError
+from src.errors import UserError, first_line
 from src.features import FEATURE_SHAPE
 from src.inference.bin_protocol import pad_batch
 
@@ -60,14 +60,14 @@ def _check_input_shape(path: Path, shape: list) -> int | None:
 
 
 class CheckpointBackend(Backend):
-    """The MindSpore network rebuilt from `config.ckpt_file` (model_params.json beside it gives the shape)."""
+    """The MindSpore network rebuilt from a checkpoint (model_params.json beside it gives the shape)."""
 
     kind = "checkpoint"
 
-    def __init__(self, config) -> None:
+    def __init__(self, path: Path) -> None:
         from src.model_loading import load_network
 
-        self.network, path = load_network(config)
+        self.network = load_network(path)
         super().__init__(path, None, self.network.params.num_classes)
 
     def predict(self, features: np.ndarray) -> np.ndarray:
@@ -90,7 +90,7 @@ class MindIRBackend(Backend):
         try:
             self.cell = nn.GraphCell(ms.load(str(path)))
         except (RuntimeError, ValueError, TypeError) as exc:
-            raise UserError(f"{path}: not a loadable MindIR ({str(exc).strip().splitlines()[0]})") from None
+            raise UserError(f"{path}: not a loadable MindIR ({first_line(exc)})") from None
         graph = _mindir_graph(path)
         if len(graph.input) != 1 or len(graph.output) != 1:
             raise UserError(f"{path}: graph has {len(graph.input)} inputs and {len(graph.output)} outputs, "
@@ -135,7 +135,7 @@ class OnnxBackend(Backend):
             providers = [p for p in ONNX_PROVIDERS if p in ort.get_available_providers()]
             self.session = ort.InferenceSession(str(path), options, providers=providers)
         except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types for a bad file
-            raise UserError(f"{path}: not a loadable ONNX model ({str(exc).strip().splitlines()[0]})") from None
+            raise UserError(f"{path}: not a loadable ONNX model ({first_line(exc)})") from None
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         if len(inputs) != 1 or len(outputs) != 1:
             raise UserError(f"{path}: model has {len(inputs)} inputs and {len(outputs)} outputs, FCN-4 has 1 and 1")
@@ -166,9 +166,7 @@ def open_backend(path: str | Path, device_target: str = "auto") -> Backend:
     except ImportError:
         raise UserError(f"{path}: {kind} models need MindSpore, which is not installed here; "
                         f"export the model to ONNX (export.py --file_format ONNX) and tag with that") from None
-    from src.model_utils.config import get_config
     from src.runtime import setup_runtime
 
-    config = get_config(["--ckpt_file", str(path), "--device_target", device_target])
-    setup_runtime(config)
-    return MindIRBackend(path) if kind == "MindIR" else CheckpointBackend(config)
+    setup_runtime(device_target)
+    return MindIRBackend(path) if kind == "MindIR" else CheckpointBackend(path)

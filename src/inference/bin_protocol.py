@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from src.errors import UserError
+from src.errors import UserError, first_line
 from src.features import FEATURE_SHAPE
 
 DATA_DIR = "00_data"
@@ -108,7 +108,7 @@ def read_labels(label_path: str | Path) -> np.ndarray:
     try:
         labels = np.load(path, allow_pickle=False)
     except (ValueError, OSError) as exc:
-        raise UserError(f"{path}: not a NumPy label array ({str(exc).splitlines()[0]})") from None
+        raise UserError(f"{path}: not a NumPy label array ({first_line(exc)})") from None
     if labels.ndim == 3:
         labels = labels.reshape(-1, labels.shape[-1])
     if labels.ndim != 2 or labels.size == 0:

@@ -34,7 +34,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def run(args: argparse.Namespace) -> int:
     from src.inference.backends import MindIRBackend
-    from src.model_utils.config import get_config
     from src.runtime import setup_runtime
 
     folder = Path(args.input0_path)
@@ -45,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"no .bin file in '{folder}' (run preprocess.py first)")
     if args.device_id < 0:
         raise UserError(f"--device_id must be >= 0, got {args.device_id}")
-    setup_runtime(get_config(["--device_target", args.device_target, "--device_id", str(args.device_id)]))
+    setup_runtime(args.device_target, args.device_id)
     backend = MindIRBackend(Path(args.mindir_path))
     if backend.batch_size is None:
         raise UserError(f"{args.mindir_path}: input batch is not fixed; export it with export.py")

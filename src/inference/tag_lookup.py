@@ -12,10 +12,8 @@ from pathlib import Path
 import yaml
 
 from src.errors import UserError
-from src.preprocess.annotations import read_tag_list
-
-TAGS_FILE = "tags.txt"
-TAGS_SIDECAR_SUFFIX = ".tags.txt"
+from src.file_names import CONFIG_FILE, TAGS_FILE, TAGS_SIDECAR_SUFFIX
+from src.tag_list import read_tag_list
 
 
 def find_tag_list(model_path: str | Path) -> list[Path]:
@@ -27,7 +25,7 @@ def find_tag_list(model_path: str | Path) -> list[Path]:
     model_path = Path(model_path)
     folder = model_path.parent
     candidates = [model_path.with_suffix(TAGS_SIDECAR_SUFFIX), folder / TAGS_FILE]
-    config = folder / "config.yaml"
+    config = folder / CONFIG_FILE
     if config.is_file():
         try:
             mr_path = (yaml.safe_load(config.read_text()) or {}).get("mr_path")

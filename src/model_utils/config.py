@@ -13,7 +13,8 @@ from typing import Any
 
 import yaml
 
-from src.errors import UserError
+from src.errors import UserError, first_line
+from src.file_names import CONFIG_FILE
 from src.fileio import atomic_write_text
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "default_config.yaml"
@@ -40,7 +41,7 @@ def load_yaml(path: str | Path) -> tuple[dict, dict, dict]:
     except FileNotFoundError:
         raise UserError(f"config file {path} does not exist") from None
     except yaml.YAMLError as exc:
-        raise UserError(f"config file {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+        raise UserError(f"config file {path} is not valid YAML: {first_line(exc)}") from None
     docs = [d or {} for d in docs] + [{}] * (3 - len(docs))
     if not all(isinstance(d, dict) for d in docs[:3]):
         raise UserError(f"config file {path}: expected key: value mappings")
@@ -151,4 +152,4 @@ def get_config(argv: list[str] | None = None, description: str = "FCN-4 music au
 
 def save_config(config: Config, directory: str | Path) -> Path:
     """Write the resolved config next to the outputs (atomically), so a run can be reproduced."""
-    return atomic_write_text(Path(directory) / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=True))
+    return atomic_write_text(Path(directory) / CONFIG_FILE, yaml.safe_dump(config.to_dict(), sort_keys=True))

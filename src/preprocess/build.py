@@ -28,18 +28,17 @@ from tqdm import tqdm
 
 from src import features
 from src.errors import UserError
+from src.file_names import MANIFEST_FILE, NPY_DIR, REPORT_FILE, TAGS_FILE, dataset_files
 from src.fileio import atomic_write_json
-from src.inference.tag_lookup import TAGS_FILE
-from src.preprocess.annotations import write_tag_list
-from src.preprocess.manifest import MANIFEST_FILE, read_manifest, settings_diff, write_manifest
+from src.preprocess.manifest import read_manifest, settings_diff, write_manifest
 from src.preprocess.plan import Plan, make_plan
-from src.preprocess.work_store import CHUNK_CLIPS, STORE_FORMAT, WorkStore, dataset_files, exclusive
+from src.preprocess.work_store import CHUNK_CLIPS, STORE_FORMAT, WorkStore, exclusive
 from src.preprocess.worker import compute_chunk, init_worker
 from src.preprocess.writer import ShardAssembler
+from src.tag_list import write_tag_list
 
 log = logging.getLogger("fcn4")
 
-REPORT_FILE = "preprocess_report.json"
 MAX_MINDRECORD_SHARDS = 1000
 
 
@@ -145,7 +144,7 @@ def _compute(store: WorkStore, plan: Plan, config, todo: list[tuple[int, list[in
     tasks = [(index, [(int(plan.clip_ids[r]), plan.mp3_paths[r]) for r in rows]) for index, rows in todo]
     sizes = {index: len(rows) for index, rows in todo}
     workers = min(config.preprocess_workers or os.cpu_count() or 1, len(todo))
-    npy_root = str(config.npy_path or Path(config.mr_path) / "npy") if config.keep_npy else ""
+    npy_root = str(config.npy_path or Path(config.mr_path) / NPY_DIR) if config.keep_npy else ""
     initargs = (str(store.mr_path), config.audio_path, npy_root, lock_fd)
     assembler = None
     with get_context("fork").Pool(workers, initializer=init_worker, initargs=initargs) as pool:

@@ -16,12 +16,11 @@ from pathlib import Path
 
 from src import features
 from src.errors import UserError
+from src.file_names import MANIFEST_FILE, WORK_DIR
 from src.fileio import atomic_write_json
-from src.preprocess.work_store import WORK_DIR
 
 log = logging.getLogger("fcn4")
 
-MANIFEST_FILE = "manifest.json"
 FORMAT_VERSION = 1
 PACKAGES = ("numpy", "librosa", "soundfile", "soxr", "scipy", "numba", "mindspore")
 
@@ -91,7 +90,7 @@ def check_dataset(mr_path: str | Path, num_classes: int) -> None:
     if manifest is None:
         log.warning("%s not found: cannot check that the features match this toolkit's settings", path)
         return
-    expected = json.loads(json.dumps(features.feature_params()))
+    expected = features.feature_params()
     made = manifest.get("features")
     if made != expected:
         made = made if isinstance(made, dict) else {}

@@ -16,8 +16,9 @@ import numpy as np
 
 from src import features
 from src.errors import UserError
+from src.file_names import SPLITS
 from src.preprocess.annotations import label_matrix, read_annotations, top_tags
-from src.preprocess.splits import SPLITS, assign_splits, split_lists
+from src.preprocess.splits import assign_splits, split_lists
 
 
 @dataclass(frozen=True)

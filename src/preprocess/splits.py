@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from src.errors import UserError
+from src.errors import UserError, first_line
+from src.file_names import SPLITS
 
-SPLITS = ("train", "val", "test")
 # The standard MTAT split (Choi et al. 2016, musicnn): folders 0-b train, c val, d-f test.
 MTAT_FOLDER_SPLIT = {**dict.fromkeys("0123456789ab", "train"), "c": "val", **dict.fromkeys("def", "test")}
 
@@ -67,7 +67,7 @@ def _npy_strings(path: Path) -> list[str]:
     try:
         array = np.load(path, allow_pickle=False)
     except (ValueError, OSError) as exc:
-        raise UserError(f"split list {path}: not a .npy array of strings ({str(exc).splitlines()[0]})") from None
+        raise UserError(f"split list {path}: not a .npy array of strings ({first_line(exc)})") from None
     if array.dtype.kind not in "US":
         raise UserError(f"split list {path}: array of {array.dtype}, expected strings like '2\\tf/name.mp3'")
     return [str(item.decode() if isinstance(item, bytes) else item) for item in array.ravel()]

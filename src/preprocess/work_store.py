@@ -26,11 +26,9 @@ import numpy as np
 
 from src.errors import UserError
 from src.features import FEATURE_SHAPE, feature_params
+from src.file_names import PREPROCESS_LOCK, WORK_DIR, dataset_files
 from src.fileio import atomic_path, atomic_write_json
-from src.preprocess.splits import SPLITS
 
-WORK_DIR = "preprocess_work"
-LOCK_FILE = ".preprocess.lock"
 CHUNK_CLIPS = 8  # clips per chunk: the unit of work, of resuming, and of a lost computation on a kill
 STORE_FORMAT = 1
 
@@ -45,7 +43,7 @@ class WorkStore:
         self.staging = self.root / "staging"
         self.plan_file = self.root / "plan.json"
         self.commit_file = self.root / "commit.json"
-        self.feature_params = json.loads(json.dumps(feature_params()))
+        self.feature_params = feature_params()
 
     def recorded(self) -> dict | None:
         """plan.json of an unfinished run in this folder, or None when there is none."""
@@ -147,17 +145,6 @@ def _npy_layout(path: Path) -> tuple[tuple, np.dtype, int]:
         return shape, dtype, os.fstat(handle.fileno()).st_size - handle.tell()
 
 
-def dataset_files(mr_path: str | Path) -> list[Path]:
-    """Shards and index files of the train/val/test splits in mr_path (a dataset's MindRecord files)."""
-    found = []
-    for split in SPLITS:
-        prefix = f"{split}.mindrecord"
-        for path in Path(mr_path).glob(prefix + "*"):
-            rest = path.name[len(prefix):].removesuffix(".db")
-            if rest == "" or rest.isdigit():
-                found.append(path)
-    return sorted(found)
-
 
 @contextmanager
 def exclusive(mr_path: str | Path) -> Iterator[int]:
@@ -166,7 +153,7 @@ def exclusive(mr_path: str | Path) -> Iterator[int]:
     The lock is an flock, released by the kernel when its holder dies (SIGKILL included).
     Yields the lock's file descriptor, for forked workers to close their inherited copy.
     """
-    path = Path(mr_path) / LOCK_FILE
+    path = Path(mr_path) / PREPROCESS_LOCK
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
