@@ -1,6 +1,8 @@
 """Evaluate an FCN-4 checkpoint on a split: macro ROC-AUC, PR-AUC, the reference AUC, per tag.
 
-    python eval.py --mr_path ./data/mindrecord --checkpoint_path ./checkpoints [--ckpt_file F]
+    python eval.py --mr_path ./data/mindrecord --checkpoint_path ./checkpoints [--model_name NAME | --ckpt_file F]
+
+The checkpoint is ckpt_file when set, else checkpoint_path/model_name, else checkpoint_path/PREFIX-best.ckpt.
 """
 
 from __future__ import annotations
@@ -10,27 +12,26 @@ import sys
 from pathlib import Path
 
 from src.entry import run_entry
-from src.errors import UserError
 from src.file_names import TAGS_FILE, eval_result
 from src.fileio import atomic_write_json
 from src.inference.predict import predict
-from src.metrics import format_per_tag_table, summarize
+from src.metrics import format_per_tag_table, summarize, summary_line
 from src.model_loading import checkpoint_file, load_network
+from src.model_utils.config import Config
 from src.musictagger import ModelParams
 from src.runtime import setup_runtime
-from src.tag_list import read_tag_list
+from src.tag_list import check_tag_count, read_tag_list
 
 log = logging.getLogger("fcn4")
 
 
-def run(config) -> int:
-    tags = read_tag_list(Path(config.mr_path) / TAGS_FILE)
+def run(config: Config) -> int:
+    tags_file = Path(config.mr_path) / TAGS_FILE
+    tags = read_tag_list(tags_file)
     setup_runtime(config.device_target, config.device_id, config.seed, config.mixed_precision)
     ckpt = checkpoint_file(config.checkpoint_path, config.ckpt_file, config.model_name, config.prefix)
-    network = load_network(ckpt, ModelParams.from_config(config))
-    if len(tags) != network.params.num_classes:
-        raise UserError(f"{ckpt} predicts {network.params.num_classes} tags, "
-                        f"{Path(config.mr_path) / TAGS_FILE} lists {len(tags)}")
+    network = load_network(ckpt, config.pick(ModelParams))
+    check_tag_count(tags, tags_file, ckpt, network.params.num_classes)
     scores, labels = predict(network, config.mr_path, config.eval_split, config.eval_batch_size,
                              network.params.num_classes, config.num_parallel_workers)
     summary = summarize(labels, scores, tags)
@@ -38,9 +39,7 @@ def run(config) -> int:
     print(format_per_tag_table(summary))
     result = Path(config.result_file or Path(config.checkpoint_path) / eval_result(config.eval_split))
     atomic_write_json(result, summary)
-    print(f"{config.eval_split}: {summary['num_samples']} clips, ROC-AUC {summary['roc_auc']:.4f}, "
-          f"PR-AUC {summary['pr_auc']:.4f}, reference AUC {summary['reference_auc']:.4f} "
-          f"({summary['num_tags_scored']}/{summary['num_tags']} tags scorable); saved {result}")
+    print(f"{config.eval_split}: {summary['num_samples']} clips, {summary_line(summary)}; saved {result}")
     return 0
 
 

@@ -20,42 +20,42 @@ from pathlib import Path
 
 from src.entry import run_entry
 from src.errors import UserError
-from src.file_names import TAGS_FILE, TAGS_SIDECAR_SUFFIX
-from src.inference.exporting import TOLERANCE, export_model
-from src.inference.tag_lookup import find_tag_list
+from src.file_names import TAGS_SIDECAR_SUFFIX
+from src.inference.exporting import export_model
+from src.inference.formats import EXPORT_FORMATS, check_export_device
 from src.model_loading import checkpoint_file, load_network
+from src.model_utils.config import Config
 from src.musictagger import ModelParams
 from src.runtime import setup_runtime
-from src.tag_list import read_tag_list, write_tag_list
+from src.tag_list import find_tag_list, read_tag_list, tag_list_candidates, write_tag_list
 
 log = logging.getLogger("fcn4")
 
 
-def run(config) -> int:
+def run(config: Config) -> int:
     if config.export_batch_size < 1:
         raise UserError(f"export_batch_size={config.export_batch_size}: must be >= 1")
     device = setup_runtime(config.device_target, config.device_id, config.seed, config.mixed_precision)
-    if config.file_format == "AIR" and device != "Ascend":
-        raise UserError(f"file_format=AIR can only be produced on Ascend (this run uses {device}); "
-                        f"use MINDIR or ONNX")
+    check_export_device(config.file_format, device)
     ckpt = checkpoint_file(config.checkpoint_path, config.ckpt_file, config.model_name, config.prefix)
-    network = load_network(ckpt, ModelParams.from_config(config))
+    network = load_network(ckpt, config.pick(ModelParams))
     report = export_model(network, config.file_name, config.file_format, config.export_batch_size)
     if report.max_abs_diff is None:
-        print(f"exported {report.path} (input {list(report.input_shape)}); AIR is not checked here "
-              f"(MindSpore cannot load it back)")
+        print(f"exported {report.path} (input {list(report.input_shape)}); {config.file_format} is not checked "
+              f"here (MindSpore cannot load it back)")
     else:
         print(f"exported {report.path} (input {list(report.input_shape)}, "
               f"{report.path.stat().st_size / 2**10:,.0f} KiB): max |exported - checkpoint| = "
-              f"{report.max_abs_diff:.3g} on a random batch (tolerance {TOLERANCE[config.file_format]:g})")
-    _write_tags_sidecar(ckpt, Path(config.mr_path) / TAGS_FILE, Path(config.file_name + TAGS_SIDECAR_SUFFIX),
+              f"{report.max_abs_diff:.3g} on a random batch "
+              f"(tolerance {EXPORT_FORMATS[config.file_format].tolerance:g})")
+    _write_tags_sidecar(ckpt, config.mr_path, Path(config.file_name + TAGS_SIDECAR_SUFFIX),
                         network.params.num_classes)
     return 0
 
 
-def _write_tags_sidecar(ckpt: Path, mr_tags: Path, target: Path, num_classes: int) -> None:
+def _write_tags_sidecar(ckpt: Path, mr_path: str, target: Path, num_classes: int) -> None:
     """Copy the run's tag list beside the export, if one with the right length is found."""
-    source = next((p for p in [*find_tag_list(ckpt), mr_tags] if p.is_file()), None)
+    source = find_tag_list(tag_list_candidates(ckpt, mr_path))
     if source is None:
         log.warning("no tags.txt found beside %s or in mr_path; tag.py will need --tags_file", ckpt)
         return
@@ -69,7 +69,7 @@ def _write_tags_sidecar(ckpt: Path, mr_tags: Path, target: Path, num_classes: in
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_entry(run, argv, "FCN-4: export a checkpoint (MINDIR, ONNX or AIR) and check the exported file")
+    return run_entry(run, argv, f"FCN-4: export a checkpoint ({', '.join(EXPORT_FORMATS)}) and check the exported file")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
 
 `AUC` is the model zoo's histogram AUC (src.metrics.reference_auc), comparable with its README;
 the exact macro ROC-AUC and PR-AUC are printed above it. Tag names come from mr_path/tags.txt
-when it matches the label width (only the per-tag table needs them).
+when it matches the label width, else tag0, tag1, ... (only the per-tag table needs them).
 """
 
 from __future__ import annotations
@@ -17,14 +17,15 @@ from src.errors import UserError
 from src.file_names import TAGS_FILE
 from src.fileio import atomic_write_json
 from src.inference.bin_protocol import read_labels, read_results
-from src.metrics import format_per_tag_table, summarize
-from src.tag_list import read_tag_list
+from src.metrics import format_per_tag_table, summarize, summary_line
+from src.model_utils.config import Config
+from src.tag_list import tags_or_numbered
 
 
-def run(config) -> int:
+def run(config: Config) -> int:
     labels = read_labels(config.label_path)
     scores = read_results(config.post_result_path, labels)
-    summary = summarize(labels, scores, _tag_names(Path(config.mr_path) / TAGS_FILE, labels.shape[1]))
+    summary = summarize(labels, scores, tags_or_numbered(Path(config.mr_path) / TAGS_FILE, labels.shape[1]))
     if summary["num_tags_scored"] == 0:
         raise UserError(f"{config.label_path}: no tag has both positive and negative clips among "
                         f"{summary['num_samples']}; AUC is undefined")
@@ -32,20 +33,9 @@ def run(config) -> int:
     print(format_per_tag_table(summary))
     if config.result_file:
         atomic_write_json(config.result_file, summary)
-    print(f"{summary['num_samples']} clips: ROC-AUC {summary['roc_auc']:.4f}, PR-AUC {summary['pr_auc']:.4f}, "
-          f"reference AUC {summary['reference_auc']:.4f} ({summary['num_tags_scored']}/{summary['num_tags']} "
-          f"tags scorable)")
+    print(f"{summary['num_samples']} clips: {summary_line(summary)}")
     print(f"AUC: {summary['reference_auc']:.5f}")
     return 0
-
-
-def _tag_names(tags_file: Path, num_classes: int) -> list[str]:
-    """Names from tags_file if it has one per label column, else tag0, tag1, ..."""
-    if tags_file.is_file():
-        tags = read_tag_list(tags_file)
-        if len(tags) == num_classes:
-            return tags
-    return [f"tag{i}" for i in range(num_classes)]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""Turn an MTAT-format dataset (annotations_final.csv + mp3 folders) into MindRecord shards.
+"""Turn an annotated audio dataset (MTAT: annotations_final.csv + mp3 folders) into MindRecord shards.
 
     python preprocess.py --audio_path ./data/mtat --mr_path ./data/mindrecord
     python preprocess.py --preprocess_mode 310 --mr_path ./data/mindrecord --result_path ./preprocess_Result
@@ -10,20 +10,41 @@ import logging
 import sys
 
 from src.entry import run_entry
+from src.model_utils.config import Config
+from src.preprocess.specs import DatasetSpec, RunOptions, SplitSpec
 
 log = logging.getLogger("fcn4")
 
 
-def run(config) -> int:
+def run(config: Config) -> int:
+    """Build (or finish, or confirm) the dataset in mr_path, or write the 310 .bin files; the edge where
+    the config becomes explicit values."""
     if config.preprocess_mode == "310":
         return run_310(config)
     from src.preprocess.build import build, summary_line
 
-    log.info(summary_line(build(config), config.mr_path))
+    log.info(summary_line(build(dataset_spec(config), run_options(config)), config.mr_path))
     return 0
 
 
-def run_310(config) -> int:
+def dataset_spec(config: Config) -> DatasetSpec:
+    """What the dataset holds: every setting that defines the output (and its fingerprint)."""
+    split = SplitSpec(method=config.split, train_ratio=config.train_ratio, seed=config.split_seed,
+                      lists={"train": config.train_list, "val": config.val_list, "test": config.test_list})
+    return DatasetSpec(audio_path=config.audio_path, info_name=config.info_name, info_format=config.info_format,
+                       mr_path=config.mr_path, num_classes=config.num_classes, split=split,
+                       top_tags_from=config.top_tags_from, drop_untagged=config.drop_untagged,
+                       num_consumer=config.num_consumer)
+
+
+def run_options(config: Config) -> RunOptions:
+    """How this run works: workers, overwrite, per-clip .npy files, this host's part."""
+    return RunOptions(workers=config.preprocess_workers, overwrite=config.overwrite, keep_npy=config.keep_npy,
+                      npy_path=config.npy_path, num_shards=config.preprocess_num_shards,
+                      shard_id=config.preprocess_shard_id)
+
+
+def run_310(config: Config) -> int:
     """The Ascend 310 side: the eval_split's shards as fcn4_bs{B}_{i}.bin batches + label_ids.npy."""
     from src.inference.bin_protocol import dump_split
 

@@ -69,15 +69,15 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from src.inference import tag_report
-    from src.inference.backends import model_kind, open_backend
-    from src.inference.tag_lookup import resolve_tags
+    from src.inference.formats import backend_class, open_backend
     from src.inference.tagging import collect_audio, tag_tracks
+    from src.tag_list import resolve_tags
 
     check_args(args)
-    model_kind(args.model)
+    backend_class(args.model)  # an unknown suffix fails before any audio is looked at
     files = collect_audio(args.audio)
     backend = open_backend(args.model, args.device_target)
-    tags = resolve_tags(args.model, args.tags_file, backend.num_classes)
+    tags = resolve_tags(args.model, backend.num_classes, args.tags_file)
     log.info("tagging %d file(s) with %s", len(files), backend.describe())
 
     began = time.perf_counter()

@@ -17,32 +17,31 @@ from src.cluster import distributed
 from src.entry import run_entry
 from src.errors import UserError
 from src.file_names import TAGS_FILE
-from src.model_utils.config import save_config
+from src.model_utils.config import Config
 from src.model_utils.moxing_adapter import cloud_sync
+from src.musictagger import ModelParams
 from src.preprocess.manifest import check_dataset
 from src.runtime import setup_runtime
 from src.tag_list import read_tag_list
-from src.trainer import Trainer
+from src.trainer import TrainOptions, train
 
 log = logging.getLogger("fcn4")
 
 
-def run(config) -> int:
+def run(config: Config) -> int:
     setup_runtime(config.device_target, config.device_id, config.seed, config.mixed_precision)
-    world = distributed.setup(config)
+    world = distributed.setup(config.parallel_mode)
+    options = config.pick(TrainOptions, model=config.pick(ModelParams))
     with cloud_sync(config, world) as mirror:
-        check_dataset(config.mr_path, config.num_classes)
-        tags = read_tag_list(f"{config.mr_path}/{TAGS_FILE}")
-        if len(tags) != config.num_classes:
-            raise UserError(f"{config.mr_path}/{TAGS_FILE} lists {len(tags)} tags, num_classes={config.num_classes}")
-        trainer = Trainer(config, tags, world, mirror)
-        if world.is_main:
-            trainer.publish(save_config(config, config.checkpoint_path))
-        trainer.start()
-        state = trainer.fit()
+        check_dataset(options.mr_path, options.model.num_classes)
+        tags = read_tag_list(f"{options.mr_path}/{TAGS_FILE}")
+        if len(tags) != options.model.num_classes:
+            raise UserError(f"{options.mr_path}/{TAGS_FILE} lists {len(tags)} tags, "
+                            f"num_classes={options.model.num_classes}")
+        state = train(options, tags, world, mirror, config.to_dict())
     best = f"best val ROC-AUC {state.best_auc:.4f} at epoch {state.best_epoch}" if state.best_epoch else "no val split"
     log.info("done: %d epochs, %d steps, %s; checkpoints in %s", state.epoch, state.global_step, best,
-             config.checkpoint_path)
+             options.checkpoint_path)
     return 0
 
 

@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
 # Builds ascend310_infer/out/main against the MindSpore C++ SDK and gflags.
 #
-# MindSpore is found as in the model zoo, through `pip show mindspore`
-# (Location + /mindspore), unless MINDSPORE_PATH names the SDK root.
-# gflags is looked for under GFLAGS_PATH if set, else /usr/local and /usr.
-# When something is missing it prints one line saying what and how to get
-# it, and exits 1, before CMake gets a chance to bury that in its output.
+# MindSpore is found as in the model zoo, through `$PYTHON -m pip show mindspore` (Location +
+# /mindspore; PYTHON defaults to python3), unless MINDSPORE_PATH names the SDK root. gflags is
+# looked for under GFLAGS_PATH if set, else /usr/local and /usr. When something is missing it
+# prints one line saying what and how to get it, and exits 1, before CMake gets a chance to bury
+# that in its output.
 set -euo pipefail
 
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+APP="$ROOT/ascend310_infer"
 MINDSPORE_PATH="${MINDSPORE_PATH:-}"
 GFLAGS_PATH="${GFLAGS_PATH:-}"
 PYTHON="${PYTHON:-python3}"
 
 die() {
-  echo "build.sh: $*" >&2
+  echo "ERROR: $*" >&2
   exit 1
 }
 
@@ -77,9 +78,9 @@ find_mindspore
 find_gflags
 
 # A failed build must not leave an older binary for run_infer_310.sh to run.
-rm -f "$HERE/out/main"
-cmake -S "$HERE" -B "$HERE/build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTS=OFF \
+rm -f "$APP/out/main"
+cmake -S "$APP" -B "$APP/build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTS=OFF \
   -DMINDSPORE_PATH="$MINDSPORE_PATH" -DCMAKE_PREFIX_PATH="$GFLAGS_PATH"
-cmake --build "$HERE/build" -j "$(nproc)"
-[[ -x "$HERE/out/main" ]] || die "the build finished but $HERE/out/main is missing"
-echo "build.sh: built $HERE/out/main"
+cmake --build "$APP/build" -j "$(nproc)"
+[[ -x "$APP/out/main" ]] || die "the build finished but $APP/out/main is missing"
+echo "build.sh: built $APP/out/main"

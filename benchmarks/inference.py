@@ -23,7 +23,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BACKENDS = {"checkpoint": ".ckpt", "MindIR": ".mindir", "ONNX": ".onnx"}
+sys.path.insert(0, str(ROOT))
+from src.inference.formats import EXPORT_FORMATS  # noqa: E402 - after the path set-up; imports no MindSpore
+
+BENCHED = [name for name, fmt in EXPORT_FORMATS.items() if fmt.backend is not None]  # formats tag.py can run
 
 
 def memory_mib() -> dict:
@@ -34,11 +37,10 @@ def memory_mib() -> dict:
 
 def child(model: str, music: str, batch_size: int, steps: int) -> dict:
     """Measure one backend in this process; prints its figures as one JSON line."""
-    sys.path.insert(0, str(ROOT))
     import numpy as np
 
     from src import features
-    from src.inference.backends import open_backend
+    from src.inference.formats import open_backend
     from src.inference.tagging import collect_audio, tag_tracks
 
     features.warm_up()
@@ -64,7 +66,6 @@ def child(model: str, music: str, batch_size: int, steps: int) -> dict:
 
 def features_only(music: str) -> dict:
     """Decode + features of every track, one thread, no model: the tagging ceiling."""
-    sys.path.insert(0, str(ROOT))
     from src import features
     from src.inference.tagging import collect_audio, load_track
 
@@ -78,7 +79,6 @@ def features_only(music: str) -> dict:
 
 def make_checkpoint(folder: str) -> dict:
     """folder/fcn4.ckpt: a random full-size network (+ model_params.json)."""
-    sys.path.insert(0, str(ROOT))
     from src import checkpoint
     from src.musictagger import MusicTaggerCNN
     from src.runtime import setup_runtime
@@ -98,15 +98,17 @@ def run_child(*args: str) -> dict:
 
 
 def prepare(folder: Path, batch_size: int, tracks: int) -> dict:
-    """A random full-size checkpoint, its MindIR and ONNX exports (through export.py), and mp3 tracks."""
-    run_child("--make_checkpoint", str(folder))
-    for file_format in ("MINDIR", "ONNX"):
-        subprocess.run([sys.executable, "export.py", "--ckpt_file", str(folder / "fcn4.ckpt"), "--file_name",
+    """A random full-size checkpoint, its exports in every format that loads back (through export.py), mp3 tracks."""
+    models = {"checkpoint": run_child("--make_checkpoint", str(folder))["checkpoint"]}
+    for file_format in BENCHED:
+        subprocess.run([sys.executable, "export.py", "--ckpt_file", models["checkpoint"], "--file_name",
                         str(folder / "fcn4"), "--file_format", file_format, "--export_batch_size", str(batch_size),
                         "--device_target", "CPU"], cwd=ROOT, check=True, capture_output=True)
+        fmt = EXPORT_FORMATS[file_format]
+        models[fmt.backend.kind] = str(folder / f"fcn4{fmt.suffix}")
     subprocess.run([sys.executable, "-m", "src.demo_data", "--out", str(folder / "music"), "--num_clips",
                     str(tracks), "--seed", "1"], cwd=ROOT, check=True, capture_output=True)
-    return {name: str(folder / f"fcn4{suffix}") for name, suffix in BACKENDS.items()}
+    return models
 
 
 def main() -> int:
@@ -147,9 +149,10 @@ def main() -> int:
         print(f"{name:12s} {sizes[name]:9.1f} {r['load_s']:7.2f} {r['samples_s']:10.2f} {r['tracks_s']:9.2f} "
               f"{r['loaded_mib']:15.0f} {r['peak_mib']:9.0f}")
     base = results["checkpoint"]
-    for name in ("MindIR", "ONNX"):
-        print(f"{name} / checkpoint: model {results[name]['samples_s'] / base['samples_s']:.2f}x, "
-              f"end-to-end {results[name]['tracks_s'] / base['tracks_s']:.2f}x")
+    for name in BENCHED:
+        kind = EXPORT_FORMATS[name].backend.kind
+        print(f"{kind} / checkpoint: model {results[kind]['samples_s'] / base['samples_s']:.2f}x, "
+              f"end-to-end {results[kind]['tracks_s'] / base['tracks_s']:.2f}x")
     print(f"decode + features alone (1 thread, no model): {decode['tracks_s']:.1f} tracks/s")
     return 0
 

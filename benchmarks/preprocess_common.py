@@ -22,6 +22,7 @@ from pathlib import Path
 import psutil
 
 from src import demo_data
+from src.file_names import REPORT_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE_CLIPS = 32
@@ -93,7 +94,7 @@ def run_toolkit(audio_path: Path, mr_path: Path, workers: int) -> dict:
     """preprocess.py on a corpus; adds the report's clips/s (pool start to published shards)."""
     result = run_measured([sys.executable, "preprocess.py", "--audio_path", str(audio_path), "--mr_path",
                            str(mr_path), "--preprocess_workers", str(workers), "--overwrite", "True"])
-    report = json.loads((mr_path / "preprocess_report.json").read_text())
+    report = json.loads((mr_path / REPORT_FILE).read_text())
     cpu = report["cpu_seconds"]
     return {**result, "clips_per_s": report["clips_per_s"], "clips": report["computed"],
             "cpu_ms_per_clip": (cpu["main"] + cpu["workers"]) / report["computed"] * 1000,

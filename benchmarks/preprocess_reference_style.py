@@ -22,8 +22,9 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from src import features  # noqa: E402
+from src import demo_data, features  # noqa: E402
 from src.dataset import mindrecord_schema  # noqa: E402
+from src.file_names import NPY_DIR, shard_base  # noqa: E402
 from src.preprocess.annotations import read_annotations  # noqa: E402
 
 
@@ -36,19 +37,19 @@ def main() -> int:
     from mindspore.mindrecord import FileWriter
 
     root, out = Path(args.audio_path), Path(args.out)
-    (out / "npy").mkdir(parents=True, exist_ok=True)
-    annotations = read_annotations(root / "annotations_final.csv")
+    (out / NPY_DIR).mkdir(parents=True, exist_ok=True)
+    annotations = read_annotations(root / demo_data.CSV_NAME)
     labels = annotations.tag_matrix[:, :50].astype(np.int32)
     threadpool_limits(limits=1)
     features.warm_up()
     began, cpu = time.perf_counter(), time.process_time()
     npy_files = []
     for mp3_path in annotations.mp3_paths:
-        npy_files.append(out / "npy" / (mp3_path.replace("/", "_") + ".npy"))
+        npy_files.append(out / NPY_DIR / (mp3_path.replace("/", "_") + ".npy"))
         np.save(npy_files[-1], features.extract(root / mp3_path))
     data = [{"id": int(clip_id), "feature": np.load(path), "label": label}
             for clip_id, path, label in zip(annotations.clip_ids, npy_files, labels, strict=True)]
-    writer = FileWriter(str(out / "train.mindrecord"), shard_num=args.num_shards, overwrite=True)
+    writer = FileWriter(str(out / shard_base("train")), shard_num=args.num_shards, overwrite=True)
     writer.add_schema(mindrecord_schema(50), "reference_style")
     writer.add_index(["id"])
     writer.write_raw_data(data)

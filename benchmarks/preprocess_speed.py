@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.preprocess_common import run_reference_style, run_toolkit, tiled_corpus, work_folder  # noqa: E402
-from src import features  # noqa: E402
+from src import demo_data, features  # noqa: E402
 from src.preprocess.annotations import read_annotations  # noqa: E402
 
 
@@ -30,7 +30,7 @@ def floor_rate(corpus: Path) -> dict:
     """Clips/s and CPU ms per clip of decode + resample + log-mel alone, serially, one BLAS thread."""
     from threadpoolctl import threadpool_limits
 
-    paths = [corpus / p for p in read_annotations(corpus / "annotations_final.csv").mp3_paths]
+    paths = [corpus / p for p in read_annotations(corpus / demo_data.CSV_NAME).mp3_paths]
     with threadpool_limits(limits=1):
         features.warm_up()
         began, cpu = time.perf_counter(), time.process_time()

@@ -1,23 +1,39 @@
 #!/usr/bin/env bash
-# The built-in demo end to end: generate an MTAT-format corpus -> preprocess -> train the
-# full-size FCN-4 -> evaluate on the held-out split -> export MindIR.
-# Usage: bash scripts/run_demo.sh [NUM_CLIPS] [extra config overrides...]
+# The built-in demo end to end, in ./demo_run.
+#
+# Generates an MTAT-format corpus, preprocesses it, trains the full-size FCN-4, evaluates it on
+# the held-out split and exports MindIR, all with configs/demo.yaml; every run starts afresh.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 
-NUM_CLIPS="${1:-200}"
-if ! [[ "$NUM_CLIPS" =~ ^[0-9]+$ ]] || [ "$NUM_CLIPS" -lt 20 ]; then
-    echo "usage: bash scripts/run_demo.sh [NUM_CLIPS>=20] [--key value ...]" >&2
-    exit 2
-fi
-shift $(( $# > 0 ? 1 : 0 ))
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CONFIG=configs/demo.yaml
-start=$SECONDS
-rm -rf ./demo_run   # the demo's own folder: every run starts from a fresh corpus
 
-python -m src.demo_data --out ./demo_run/mtat --num_clips "$NUM_CLIPS" --seed 0
+usage() {
+  cat >&2 <<USAGE
+Usage: bash $0 [NUM_CLIPS] [--key value ...]
+  NUM_CLIPS    clips in the generated corpus, at least 20 (default 200)
+  --key value  settings for every step (preprocess, train, eval, export), over $CONFIG
+USAGE
+}
+
+bad_usage() {
+  echo "ERROR: $1" >&2
+  usage
+  exit 2
+}
+
+num_clips="${1:-200}"
+if ! [[ "$num_clips" =~ ^[0-9]+$ ]] || ((10#$num_clips < 20)); then
+  bad_usage "NUM_CLIPS must be an integer of at least 20, got '$num_clips'"
+fi
+shift $(($# > 0 ? 1 : 0))
+cd "$ROOT"
+start=$SECONDS
+rm -rf ./demo_run # the demo's own folder: every run starts from a fresh corpus
+
+python -m src.demo_data --out ./demo_run/mtat --num_clips "$num_clips" --seed 0
 python preprocess.py --config_path "$CONFIG" "$@"
 python train.py --config_path "$CONFIG" "$@"
 python eval.py --config_path "$CONFIG" --eval_split val "$@"
 python export.py --config_path "$CONFIG" "$@"
-echo "demo finished in $(( SECONDS - start )) s; outputs in ./demo_run"
+echo "demo finished in $((SECONDS - start)) s; outputs in ./demo_run"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Data-parallel FCN-4 training on the Ascend devices of this host listed in a rank table (HCCL):
-# one train.py per device with DEVICE_ID / RANK_ID / RANK_SIZE exported, each with its own folder
+# Data-parallel FCN-4 training on the Ascend devices of this host listed in a rank table (HCCL).
+#
+# One train.py per device with DEVICE_ID / RANK_ID / RANK_SIZE exported, each with its own folder
 # ./train_parallel<RANK_ID>/ holding its log. Waits for all; when one fails it stops the others
 # (they would wait for it forever) and names it.
 set -euo pipefail

@@ -1,15 +1,11 @@
 #!/usr/bin/env bash
 # FCN-4 inference on Ascend 310: [preprocess] -> build -> infer -> AUC.
 #
-# Works in the current folder (preprocess_Result/, result_Files/,
-# time_Result/ and one log per step), like the model-zoo script it mirrors.
-# preprocess.py and postprocess.py read mr_path, eval_split and
-# export_batch_size (the batch the MindIR was exported with) from the default
-# config, or from CONFIG_PATH=my.yaml when set.
-# Set PYTHON to choose the interpreter, ASCEND_HOME for a toolkit that is not
-# under /usr/local/Ascend. INFER_BACKEND=host runs the same protocol with
-# MindSpore on this host (CPU/GPU, python -m src.inference.host_infer) instead of
-# building and running the 310 app: the chain without an Ascend card.
+# Works in the current folder (preprocess_Result/, result_Files/, time_Result/ and one log per
+# step), like the model-zoo script it mirrors. preprocess.py and postprocess.py read mr_path,
+# eval_split and export_batch_size (the batch the MindIR was exported with) from the default
+# config, or from CONFIG_PATH when set. INFER_BACKEND=host runs the same protocol with MindSpore
+# on this host (python -m src.inference.host_infer) instead of building and running the 310 app.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,6 +20,9 @@ Usage: bash $0 MINDIR_PATH NEED_PREPROCESS(y|n) [DEVICE_ID]
   MINDIR_PATH      FCN-4 model exported by export.py in MINDIR format
   NEED_PREPROCESS  y: write ./preprocess_Result from the eval_split MindRecord first; n: reuse it
   DEVICE_ID        Ascend device id (default 0)
+Environment: PYTHON (default python); ASCEND_HOME (default /usr/local/Ascend); CONFIG_PATH (a YAML
+  for preprocess.py and postprocess.py); INFER_BACKEND=ascend310 (default) or host (MindSpore on
+  this host's CPU/GPU: the chain without an Ascend card).
 USAGE
 }
 

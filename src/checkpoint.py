@@ -1,15 +1,19 @@
-"""Checkpoint files: atomic saves, rotation, and loads that check names and shapes first.
+"""Checkpoint files: atomic saves, rotation, loads that check names and shapes first, and the
+resume point (train_state.json) that names the newest one.
 
 A wrong checkpoint must fail in one line naming the parameter, not deep inside MindSpore.
 """
 
 from __future__ import annotations
 
+import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from src.errors import UserError, first_line
-from src.fileio import atomic_path
+from src.file_names import STATE_FILE, is_step_checkpoint
+from src.fileio import atomic_path, atomic_write_json
 
 
 def save(cell, path: str | Path, extra: dict | None = None) -> Path:
@@ -58,3 +62,37 @@ def load_into(cell, path: str | Path, params: dict | None = None) -> dict:
     ms.load_param_into_net(cell, {k: v for k, v in params.items() if k in wanted}, strict_load=True)
     return params
 
+
+def rotate(directory: Path, prefix: str, keep: int) -> list[Path]:
+    """Delete all but the `keep` newest PREFIX-EPOCH_STEP.ckpt files of directory; returns the deleted ones."""
+    found = sorted((p for p in directory.iterdir() if is_step_checkpoint(p.name, prefix)),
+                   key=lambda p: p.stat().st_mtime_ns)
+    stale = found[:-keep]
+    for old in stale:
+        old.unlink()
+    return stale
+
+
+@dataclass
+class TrainState:
+    """Where a run stands; saved after every checkpoint so --resume knows where to go on."""
+
+    epoch: int = 0
+    step_in_epoch: int = 0
+    global_step: int = 0
+    checkpoint: str = ""
+    best_auc: float = -1.0
+    best_epoch: int = 0
+
+    def save(self, directory: Path) -> None:
+        atomic_write_json(directory / STATE_FILE, self.__dict__)
+
+    @classmethod
+    def load(cls, directory: Path) -> TrainState | None:
+        path = directory / STATE_FILE
+        if not path.is_file():
+            return None
+        try:
+            return cls(**json.loads(path.read_text()))
+        except (ValueError, TypeError) as exc:
+            raise UserError(f"{path}: unreadable training state ({exc}); remove it to start afresh") from None

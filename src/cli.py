@@ -1,9 +1,9 @@
-"""The entry-point contract (one-line `error: ...`, exit codes), shared by run_entry and by the
-commands with their own argparse.
+"""The entry-point contract (one log format, one-line `error: ...`, exit codes), shared by run_entry
+and by the commands with their own argparse.
 
 tag.py and the host-side 310 runner take file arguments the YAML config cannot express, and
-tag.py must run where MindSpore is absent (ONNX Runtime backend), while run_entry's logging
-setup imports MindSpore; this wrapper imports nothing heavy.
+tag.py must run where MindSpore is absent (ONNX Runtime backend), so this module imports nothing
+heavy; run_entry adds the MindSpore log filter (src.runtime) on top of the format set here.
 """
 
 from __future__ import annotations
@@ -16,11 +16,18 @@ from src.errors import UserError
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
+LOG_FORMAT = "%(asctime)s %(levelname)s %(message)s"
+LOG_DATE_FORMAT = "%H:%M:%S"
+
+
+def setup_logging() -> None:
+    """Every command's one-line-per-event log on stderr (a no-op once the root logger has a handler)."""
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, datefmt=LOG_DATE_FORMAT)
 
 
 def run_command(command: Callable[[], int]) -> int:
     """Call command(); bad input becomes `error: ...` on stderr and exit code 2."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
+    setup_logging()
     try:
         return int(command() or 0)
     except UserError as exc:

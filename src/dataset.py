@@ -35,7 +35,7 @@ def find_shards(mr_dir: str | Path, split: str) -> list[Path]:
     files = split_shards(mr_dir, split)
     if not files:
         raise UserError(f"no MindRecord shards for split '{split}' in {mr_dir} "
-                        f"(expected {split}.mindrecord0...; run preprocess.py first)")
+                        f"(expected {shard_base(split)}0...; run preprocess.py first)")
     return files
 
 

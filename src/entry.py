@@ -5,17 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from src.cli import run_command
-from src.model_utils.config import get_config
+from src.model_utils.config import Config, get_config
 from src.model_utils.moxing_adapter import moxing_wrapper
-from src.runtime import setup_logging
+from src.runtime import filter_mindspore_log
 
 
-def run_entry(run: Callable, argv: list[str] | None, description: str, cloud_sync: bool = True) -> int:
+def run_entry(run: Callable[[Config], int], argv: list[str] | None, description: str, cloud_sync: bool = True) -> int:
     """Resolve the config and call run(config); bad input becomes `error: ...` and exit code 2.
 
     cloud_sync=False leaves the *_url copying to run itself (train.py joins the cluster first).
     """
-    setup_logging()
+    filter_mindspore_log()
 
     def command() -> int:
         config = get_config(argv, description)

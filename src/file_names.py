@@ -11,7 +11,7 @@ them, so their names live here and every other module imports them.
       manifest.json    written last            metrics.jsonl            one line per epoch
       preprocess_report.json                   config.yaml              the resolved config
       preprocess_work/ (while unfinished)      model_params.json        the network's shape
-                                               eval_SPLIT.json          eval.py's result
+        chunks/  gathered by multi-host runs   eval_SPLIT.json          eval.py's result
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ TAGS_FILE = "tags.txt"
 MANIFEST_FILE = "manifest.json"
 REPORT_FILE = "preprocess_report.json"
 WORK_DIR = "preprocess_work"
+WORK_CHUNKS_DIR = "chunks"  # inside WORK_DIR; multi-host runs gather these folders
 PREPROCESS_LOCK = ".preprocess.lock"
 NPY_DIR = "npy"
 SHARD_SUFFIX = ".mindrecord"

@@ -21,6 +21,7 @@ __all__ = [
     "per_tag_roc_auc",
     "reference_auc",
     "summarize",
+    "summary_line",
 ]
 
 
@@ -205,3 +206,13 @@ def format_per_tag_table(summary: dict[str, Any]) -> str:
         line(row["tag"], str(row["positives"]), fmt(row["roc_auc"]), fmt(row["pr_auc"])) for row in rows
     ]
     return "\n".join(lines)
+
+
+def summary_line(summary: dict[str, Any]) -> str:
+    """The headline figures of a ``summarize`` result, as eval.py and postprocess.py print them.
+
+    ``ROC-AUC x, PR-AUC y, reference AUC z (n/m tags scorable)``, 4 decimals.
+    """
+    return (f"ROC-AUC {summary['roc_auc']:.4f}, PR-AUC {summary['pr_auc']:.4f}, "
+            f"reference AUC {summary['reference_auc']:.4f} "
+            f"({summary['num_tags_scored']}/{summary['num_tags']} tags scorable)")

@@ -3,38 +3,46 @@
 Choi, Fazekas and Sandler, "Automatic tagging using deep convolutional neural networks",
 ISMIR 2016 (arXiv:1606.00298). Same topology as the MindSpore model-zoo recipe, so its
 checkpoints load: parameter names and shapes match the reference network.
+
+MODELS is the one table of architectures: a run folder's model_params.json names its `arch`,
+and build_network() builds it, for training and for every loader alike.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import mindspore.nn as nn
 import mindspore.ops as ops
 
 from src.errors import UserError
+from src.features import N_FRAMES, N_MELS
 from src.file_names import MODEL_PARAMS_FILE
 from src.fileio import atomic_write_json
+
+DEFAULT_ARCH = "fcn4"
 
 
 @dataclass(frozen=True)
 class ModelParams:
-    """The small set of numbers that defines one FCN-4 network.
+    """The small set of numbers that defines one network: its architecture (a key of MODELS) and shape.
 
     Kept apart from the global config so that eval/export rebuild exactly the network a
     checkpoint was trained with (it is saved next to the checkpoints).
     """
 
+    arch: str = DEFAULT_ARCH
     channels: tuple[int, ...] = (1, 128, 384, 768, 2048)
     pools: tuple[tuple[int, int], ...] = ((2, 4), (4, 5), (3, 8))
     num_classes: int = 50
-    n_mels: int = 96
-    n_frames: int = 1366
+    n_mels: int = N_MELS
+    n_frames: int = N_FRAMES
     kernel_size: int = 3
 
     def __post_init__(self) -> None:
+        _check_arch(self.arch)
         object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
         object.__setattr__(self, "pools", tuple(tuple(int(k) for k in p) for p in self.pools))
         if len(self.channels) != 5:
@@ -57,12 +65,10 @@ class ModelParams:
 
     @classmethod
     def from_dict(cls, data: dict) -> ModelParams:
-        known = {"channels", "pools", "num_classes", "n_mels", "n_frames", "kernel_size"}
+        """Params from a saved dict; a file written before `arch` existed is an FCN-4."""
+        known = {field.name for field in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
-    @classmethod
-    def from_config(cls, config) -> ModelParams:
-        return cls(channels=config.channels, pools=config.pools, num_classes=config.num_classes)
 
 
 def load_model_params(directory: str | Path) -> ModelParams | None:
@@ -71,7 +77,13 @@ def load_model_params(directory: str | Path) -> ModelParams | None:
     if not path.is_file():
         return None
     try:
-        return ModelParams.from_dict(json.loads(path.read_text()))
+        data = json.loads(path.read_text())
+        arch = data.get("arch", DEFAULT_ARCH)
+    except (ValueError, AttributeError) as exc:
+        raise UserError(f"{path}: not a valid model parameter file ({exc})") from None
+    _check_arch(arch, f"{path}: ")
+    try:
+        return ModelParams.from_dict(data)
     except (ValueError, TypeError) as exc:
         raise UserError(f"{path}: not a valid model parameter file ({exc})") from None
 
@@ -81,7 +93,7 @@ class MusicTaggerCNN(nn.Cell):
     the first three, a global max over frequency and time, then Dense + sigmoid.
 
     Parameter names (conv1..4, bn1..4, dense) are the model-zoo ones so its checkpoints load.
-    Inputs: (N, 1, 96, 1366) float32 log-mel spectrograms.
+    Inputs: (N, 1, n_mels, n_frames) float32 log-mel spectrograms (src/features.py FEATURE_SHAPE by default).
     Outputs: (N, num_classes) float32 per-tag probabilities.
     """
 
@@ -113,6 +125,19 @@ class MusicTaggerCNN(nn.Cell):
         x = self.relu(self.bn4(self.conv4(x)))
         x = self.reduce_max(x, (2, 3))
         return self.sigmoid(self.dense(x))
+
+
+MODELS: dict[str, type[nn.Cell]] = {DEFAULT_ARCH: MusicTaggerCNN}
+
+
+def build_network(params: ModelParams) -> nn.Cell:
+    """The untrained network `params` describe (its arch looked up in MODELS)."""
+    return MODELS[params.arch](params)
+
+
+def _check_arch(arch: str, where: str = "") -> None:
+    if arch not in MODELS:
+        raise UserError(f"{where}arch={arch!r} is not a known model architecture; known: {sorted(MODELS)}")
 
 
 def count_trainable_parameters(network: nn.Cell) -> int:

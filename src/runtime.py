@@ -73,12 +73,11 @@ class _MindSporeFilter(logging.Filter):
         return self.keep(record)
 
 
-def setup_logging() -> None:
-    """Our one-line-per-event log; MindSpore's logger (reached through mindspore.log, which has
-    no public handle) loses the deprecation warning its own nn.Adam triggers on every run."""
+def filter_mindspore_log() -> None:
+    """MindSpore's logger (reached through mindspore.log, which has no public handle) loses the
+    deprecation warning its own nn.Adam triggers on every run; the log format is src.cli's."""
     from mindspore import log as ms_log
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
     ms_log._get_logger().addFilter(
         _MindSporeFilter(lambda record: "'FusedSparseAdam' is deprecated" not in record.getMessage()))
 

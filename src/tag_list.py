@@ -1,7 +1,9 @@
-"""The tag list (`tags.txt`): one tag per line, label index 0 first, as the reference `tag.txt`.
+"""The tag list (`tags.txt`): one tag per line, label index 0 first, as the reference `tag.txt`,
+and the one place that finds and checks a model's tag list for eval, export, postprocess and tag.py.
 
 It gives each output column of a model its name; preprocess.py writes it beside the shards,
-training copies it, export.py writes it beside an exported model.
+a training run records that folder as `mr_path` in its config.yaml, export.py copies the list
+to `FILE_NAME.tags.txt` beside an exported model.
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+import yaml
+
 from src.errors import UserError
+from src.file_names import CONFIG_FILE, TAGS_FILE, TAGS_SIDECAR_SUFFIX
 from src.fileio import atomic_write_text
 
 
@@ -45,3 +50,68 @@ def read_tag_list(path: str | os.PathLike) -> list[str]:
             raise UserError(f"{path}, line {line}: tag {tag!r} already on line {seen[tag]}")
         seen[tag] = line
     return tags
+
+
+def tag_list_candidates(model_path: str | os.PathLike, mr_path: str | os.PathLike = "") -> list[Path]:
+    """Where the tag names of a model may be, most specific first (existing or not).
+
+    `<model>.tags.txt` (written by export.py), `tags.txt` beside the model, for a checkpoint
+    the `tags.txt` of the MindRecord folder named by the run's config.yaml, then mr_path's.
+    """
+    model_path = Path(model_path)
+    folder = model_path.parent
+    candidates = [model_path.with_suffix(TAGS_SIDECAR_SUFFIX), folder / TAGS_FILE]
+    run_mr_path = _run_mr_path(folder / CONFIG_FILE)
+    if run_mr_path:
+        candidates.append(Path(run_mr_path) / TAGS_FILE)
+    if mr_path:
+        candidates.append(Path(mr_path) / TAGS_FILE)
+    return candidates
+
+
+def _run_mr_path(config: Path) -> str:
+    """The `mr_path` a run's config.yaml records, "" when there is no readable one (the lookup goes on)."""
+    if not config.is_file():
+        return ""
+    try:
+        mr_path = (yaml.safe_load(config.read_text()) or {}).get("mr_path")
+    except yaml.YAMLError:
+        return ""
+    return mr_path if isinstance(mr_path, str) else ""
+
+
+def find_tag_list(candidates: Sequence[Path]) -> Path | None:
+    """The first of `candidates` that exists, None when none does."""
+    return next((path for path in candidates if path.is_file()), None)
+
+
+def resolve_tags(model_path: str | os.PathLike, num_classes: int, tags_file: str | os.PathLike = "") -> list[str]:
+    """The model's tag names from `tags_file`, else the first of `tag_list_candidates` that exists.
+
+    UserError when none is found, or when the list does not name every one of the model's outputs.
+    """
+    if tags_file:
+        path = Path(tags_file)
+    else:
+        candidates = tag_list_candidates(model_path)
+        path = find_tag_list(candidates)
+        if path is None:
+            raise UserError(f"no tag list found for {model_path} (looked for {', '.join(map(str, candidates))}); "
+                            f"pass --tags_file, e.g. the tags.txt that preprocess.py wrote")
+    tags = read_tag_list(path)
+    check_tag_count(tags, path, model_path, num_classes)
+    return tags
+
+
+def check_tag_count(tags: Sequence[str], path: str | os.PathLike, model_path: str | os.PathLike,
+                    num_classes: int) -> None:
+    """UserError unless the list from `path` names every one of the model's `num_classes` outputs."""
+    if len(tags) != num_classes:
+        raise UserError(f"{path} lists {len(tags)} tags but {model_path} predicts {num_classes}")
+
+
+def tags_or_numbered(path: str | os.PathLike, num_classes: int) -> list[str]:
+    """The tags of `path` when it exists with one per column, else tag0, tag1, ... (names for display only)."""
+    path = Path(path)
+    tags = read_tag_list(path) if path.is_file() else []
+    return tags if len(tags) == num_classes else [f"tag{i}" for i in range(num_classes)]

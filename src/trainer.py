@@ -6,7 +6,10 @@ backward sensitivity and unscaled by the optimizer, no overflow skipping), check
 at the exact epoch and step with the same data order and optimizer state.
 
 Data parallel (src/cluster/distributed.py): every rank runs this loop on its shard with batch_size
-clips per step; rank 0 alone validates (on all val clips), writes and uploads.
+clips per step; rank 0 alone validates (on all val clips), writes and uploads. The ranks' agreement
+(clips read, weights) is checked by src/cluster/replica_checks.py after every epoch.
+
+train.py resolves the config into TrainOptions and calls train(); nothing here reads the config.
 """
 
 from __future__ import annotations
@@ -21,45 +24,59 @@ import numpy as np
 from tqdm import tqdm
 
 from src import checkpoint
-from src.cluster import distributed
-from src.cluster.distributed import STANDALONE, World
+from src.checkpoint import TrainState
+from src.cluster import distributed, replica_checks
+from src.cluster.distributed import World
 from src.cluster.object_store import Mirror
 from src.dataset import check_schema, count_rows, create_dataset, find_shards
 from src.errors import UserError
-from src.file_names import METRICS_FILE, STATE_FILE, best_checkpoint, is_step_checkpoint, step_checkpoint
-from src.fileio import atomic_write_json
+from src.file_names import METRICS_FILE, STATE_FILE, best_checkpoint, step_checkpoint
 from src.inference.predict import predict
 from src.metrics import summarize
 from src.model_loading import checkpoint_file
-from src.musictagger import ModelParams, MusicTaggerCNN, load_model_params
+from src.model_utils.config import save_config
+from src.musictagger import ModelParams, build_network, load_model_params
 
 log = logging.getLogger("fcn4")
 
 
+@dataclass(frozen=True)
+class TrainOptions:
+    """Everything the recipe reads, resolved once by train.py (the config stays at the edge).
 
-@dataclass
-class TrainState:
-    """Where a run stands; saved after every checkpoint so --resume knows where to go on."""
+    The fields are named like their config keys, so train.py builds it with `config.pick`.
+    """
 
-    epoch: int = 0
-    step_in_epoch: int = 0
-    global_step: int = 0
-    checkpoint: str = ""
-    best_auc: float = -1.0
-    best_epoch: int = 0
+    mr_path: str
+    checkpoint_path: str
+    prefix: str
+    model: ModelParams
+    lr: float
+    loss_scale: float
+    mixed_precision: bool
+    batch_size: int
+    epoch_size: int
+    seed: int
+    save_step: int
+    keep_checkpoint_max: int
+    eval_each_epoch: bool
+    eval_batch_size: int
+    num_parallel_workers: int
+    resume: bool
+    pre_trained: bool
+    model_name: str
 
-    def save(self, directory: Path) -> None:
-        atomic_write_json(directory / STATE_FILE, self.__dict__)
 
-    @classmethod
-    def load(cls, directory: Path) -> TrainState | None:
-        path = directory / STATE_FILE
-        if not path.is_file():
-            return None
-        try:
-            return cls(**json.loads(path.read_text()))
-        except (ValueError, TypeError) as exc:
-            raise UserError(f"{path}: unreadable training state ({exc}); remove it to start afresh") from None
+
+def train(options: TrainOptions, tags: list[str], world: World, mirror: Mirror | None,
+          run_config: dict) -> TrainState:
+    """The whole recipe: record the run's config (run_config, saved as config.yaml), start (fresh,
+    fine-tune or resume), fit."""
+    trainer = Trainer(options, tags, world, mirror)
+    if world.is_main:
+        trainer.publish(save_config(run_config, trainer.out))
+    trainer.start()
+    return trainer.fit()
 
 
 def build_train_cell(network, lr: float, loss_scale: float, mixed_precision: bool = False):
@@ -78,25 +95,25 @@ def build_train_cell(network, lr: float, loss_scale: float, mixed_precision: boo
 
 
 class Trainer:
-    """Runs epochs, writes checkpoints/metrics into config.checkpoint_path (rank 0 of `world`),
+    """Runs epochs, writes checkpoints/metrics into options.checkpoint_path (rank 0 of `world`),
     and hands every file it writes to `mirror` (the train_url upload) when there is one."""
 
-    def __init__(self, config, tags: list[str], world: World = STANDALONE, mirror: Mirror | None = None) -> None:
-        self.config = config
+    def __init__(self, options: TrainOptions, tags: list[str], world: World, mirror: Mirror | None) -> None:
+        self.options = options
         self.tags = tags
         self.world = world
         self.mirror = mirror
-        self.out = Path(config.checkpoint_path)
+        self.out = Path(options.checkpoint_path)
         self.out.mkdir(parents=True, exist_ok=True)
-        self.params = ModelParams.from_config(config)
-        self.network = MusicTaggerCNN(self.params)
-        self.train_cell = build_train_cell(self.network, config.lr, config.loss_scale, config.mixed_precision)
+        self.params = options.model
+        self.network = build_network(self.params)
+        self.train_cell = build_train_cell(self.network, options.lr, options.loss_scale, options.mixed_precision)
         self.state = TrainState()
-        self.has_val = config.eval_each_epoch and _has_split(config.mr_path, "val")
+        self.has_val = options.eval_each_epoch and _has_split(options.mr_path, "val")
 
     def start(self) -> None:
-        """Fresh start, fine-tuning start (pre_trained) or resume, as the config asks."""
-        cfg = self.config
+        """Fresh start, fine-tuning start (pre_trained) or resume, as the options ask."""
+        cfg = self.options
         previous = TrainState.load(self.out)
         if cfg.resume:
             distributed.check_same(self.world, previous.global_step if previous and previous.checkpoint else -1,
@@ -125,7 +142,8 @@ class Trainer:
                             f"checkpoint_path")
 
     def fit(self) -> TrainState:
-        cfg = self.config
+        """Every remaining epoch, each ending in a checkpoint; the state where the run ends."""
+        cfg = self.options
         steps = self._steps_per_epoch()
         for epoch in range(self.state.epoch, cfg.epoch_size):
             self._run_epoch(epoch, steps)
@@ -135,13 +153,14 @@ class Trainer:
 
     def _steps_per_epoch(self) -> int:
         """Steps per epoch on every rank: each rank's whole batches of its 1/size of the clips."""
-        files = find_shards(self.config.mr_path, "train")
-        check_schema(files, self.config.num_classes)
+        cfg = self.options
+        files = find_shards(cfg.mr_path, "train")
+        check_schema(files, cfg.model.num_classes)
         rows = count_rows(files)
-        steps = rows // self.world.size // self.config.batch_size
+        steps = rows // self.world.size // cfg.batch_size
         if steps == 0:
             devices = f" x {self.world.size} devices" if self.world.size > 1 else ""
-            raise UserError(f"train split has {rows} clips, fewer than batch_size={self.config.batch_size}{devices}")
+            raise UserError(f"train split has {rows} clips, fewer than batch_size={cfg.batch_size}{devices}")
         return steps
 
     def _epoch_data(self, epoch: int, steps: int):
@@ -150,15 +169,15 @@ class Trainer:
         MindDataset pads a short shard with repeated clips; taking `steps` batches on every rank
         leaves the padding (and the remainder) unread, so no clip is seen twice in an epoch.
         """
-        cfg = self.config
+        cfg = self.options
         shards = {"num_shards": self.world.size, "shard_id": self.world.rank} if self.world.size > 1 else {}
-        data = create_dataset(cfg.mr_path, "train", cfg.batch_size, cfg.num_classes, training=True,
+        data = create_dataset(cfg.mr_path, "train", cfg.batch_size, cfg.model.num_classes, training=True,
                               seed=cfg.seed + epoch, num_parallel_workers=cfg.num_parallel_workers, with_ids=True,
                               **shards).take(steps)
         return data.skip(self.state.step_in_epoch) if self.state.step_in_epoch else data
 
     def _run_epoch(self, epoch: int, steps: int) -> None:
-        cfg = self.config
+        cfg = self.options
         start_step = self.state.step_in_epoch
         losses, clips = [], []
         global_batch = cfg.batch_size * self.world.size
@@ -182,53 +201,20 @@ class Trainer:
         bar.close()
         seconds = time.perf_counter() - began
         record = {"epoch": epoch + 1, "global_step": self.state.global_step,
-                  "train_loss": self._mean_loss(losses),
+                  "train_loss": replica_checks.mean_loss(self.world, losses),
                   "samples_per_s": round(len(losses) * global_batch / seconds, 3), "seconds": round(seconds, 2)}
-        record.update(self._replica_report(epoch, clips))
+        record.update(replica_checks.replica_report(self.world, self.network, epoch, clips))
         record.update(self._validate(epoch))
         if self.world.is_main:
             self._append_metrics(record)
         log.info("epoch %d: %s", epoch + 1, ", ".join(f"{k}={v}" for k, v in record.items() if k != "epoch"))
 
-    def _mean_loss(self, losses: list[float]) -> float | None:
-        """Mean training loss of this epoch over all ranks (resumed epochs: the steps run since)."""
-        totals = distributed.all_gather(self.world, np.array([sum(losses), len(losses)], np.float32)).sum(axis=0)
-        return round(float(totals[0] / totals[1]), 5) if totals[1] else None
-
-    def _replica_report(self, epoch: int, clips: list[np.ndarray]) -> dict:
-        """Data-parallel checks, logged and in metrics.jsonl: the clips each rank read and how many
-        were distinct (an overlap means broken sharding), and whether all replicas hold the same
-        weights (a 28-bit digest of the trainable parameters per rank)."""
-        if self.world.size == 1:
-            return {}
-        counts, distinct = self._clips_read(clips)
-        digests = distributed.all_gather(self.world, np.array([distributed.weights_digest(self.network)], np.int32))
-        digests = digests[:, 0]
-        in_sync = bool(np.all(digests == digests[0]))
-        if distinct != counts.sum():
-            log.warning("epoch %d: %d clips read but only %d distinct: the ranks' shards overlap", epoch + 1,
-                        counts.sum(), distinct)
-        if not in_sync:
-            log.warning("epoch %d: replicas hold different weights (digests %s)", epoch + 1,
-                        [f"{d:07x}" for d in digests])
-        return {"clips_per_rank": counts.tolist(), "distinct_clips": distinct,
-                "weights_digest": f"{digests[self.world.rank]:07x}", "replicas_in_sync": in_sync}
-
-    def _clips_read(self, clips: list[np.ndarray]) -> tuple[np.ndarray, int]:
-        """(clips read per rank (size,), distinct clip ids over all ranks) for this epoch."""
-        read = np.concatenate(clips) if clips else np.zeros(0, np.int32)
-        counts = distributed.all_gather(self.world, np.array([read.size], np.int32))[:, 0]
-        padded = np.full(int(counts.max()), -1, np.int32)
-        padded[:read.size] = read
-        everyone = distributed.all_gather(self.world, padded).ravel()
-        return counts, len(set(everyone[everyone >= 0].tolist()))
-
     def _validate(self, epoch: int) -> dict:
         """Validation ROC-AUC / PR-AUC on all val clips, computed once (rank 0); keeps the best checkpoint."""
         if not self.has_val or not self.world.is_main:
             return {}
-        cfg = self.config
-        scores, labels = predict(self.network, cfg.mr_path, "val", cfg.eval_batch_size, cfg.num_classes,
+        cfg = self.options
+        scores, labels = predict(self.network, cfg.mr_path, "val", cfg.eval_batch_size, cfg.model.num_classes,
                                  cfg.num_parallel_workers)
         summary = summarize(labels, scores, self.tags)
         auc = summary["roc_auc"]
@@ -240,7 +226,7 @@ class Trainer:
     def _save_step_checkpoint(self, epoch: int, step: int) -> None:
         """PREFIX-EPOCH_STEP.ckpt (1-based epoch, as ModelCheckpoint names it), then the resume state;
         both uploaded before training goes on, so a killed job loses at most one interval."""
-        cfg = self.config
+        cfg = self.options
         name = step_checkpoint(cfg.prefix, epoch, step)
         self.state.checkpoint = name
         if not self.world.is_main:
@@ -252,11 +238,7 @@ class Trainer:
         self._rotate()
 
     def _rotate(self) -> None:
-        cfg = self.config
-        kept = sorted((p for p in self.out.iterdir() if is_step_checkpoint(p.name, cfg.prefix)),
-                      key=lambda p: p.stat().st_mtime_ns)
-        for old in kept[:-cfg.keep_checkpoint_max]:
-            old.unlink()
+        for old in checkpoint.rotate(self.out, self.options.prefix, self.options.keep_checkpoint_max):
             if self.mirror is not None:
                 self.mirror.drop(old)
 

@@ -6,8 +6,17 @@ import numpy as np
 import pytest
 
 from src.errors import UserError
+from src.model_utils.config import DEFAULT_CONFIG, load_yaml
+from src.preprocess.annotations import (
+    ANNOTATION_FORMATS,
+    Annotations,
+    label_matrix,
+    read_annotations,
+    read_mtat,
+    resolve_clip_path,
+    top_tags,
+)
 from src.preprocess.annotations import REFERENCE_TAGS as REFERENCE_ORDER
-from src.preprocess.annotations import Annotations, label_matrix, read_annotations, resolve_clip_path, top_tags
 from src.tag_list import read_tag_list, write_tag_list
 
 REFERENCE_TAGS = list(REFERENCE_ORDER)
@@ -152,6 +161,19 @@ def test_read_annotations_rejects_malformed_files(tmp_path, text, message):
 def test_read_annotations_rejects_missing_file(tmp_path):
     with pytest.raises(UserError, match=r"absent\.csv does not exist"):
         read_annotations(tmp_path / "absent.csv")
+
+
+def test_info_format_choices_are_the_annotation_format_table():
+    values, _, choices = load_yaml(DEFAULT_CONFIG)
+    assert choices["info_format"] == list(ANNOTATION_FORMATS)
+    assert values["info_format"] == "mtat" and ANNOTATION_FORMATS["mtat"] is read_mtat
+
+
+def test_read_annotations_reads_through_the_table_and_names_an_unknown_format(tmp_path):
+    csv_path = write_mtat(tmp_path / "a.csv", ["guitar"], [[1], [0]])
+    np.testing.assert_array_equal(read_annotations(csv_path, "mtat").tag_matrix, read_mtat(csv_path).tag_matrix)
+    with pytest.raises(UserError, match=r"info_format='jsonl' is not one of \['mtat'\]"):
+        read_annotations(csv_path, "jsonl")
 
 
 def test_resolve_clip_path_joins_inside_the_root(tmp_path):

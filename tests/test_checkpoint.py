@@ -1,4 +1,7 @@
-"""Checkpoints: atomic saves with optimizer state, and loads that refuse the wrong network."""
+"""Checkpoints: atomic saves with optimizer state, loads that refuse the wrong network, rotation
+and the resume state."""
+
+import os
 
 import numpy as np
 import pytest
@@ -59,3 +62,24 @@ def test_checkpoint_of_another_model_is_refused(tmp_path, mindspore_cpu):
     network, _ = _train_cell()
     with pytest.raises(UserError, match="has no parameter 'conv1.weight'"):
         checkpoint.load_into(network, tmp_path / "other.ckpt")
+
+
+def test_rotation_keeps_the_newest_step_checkpoints_of_the_prefix_only(tmp_path):
+    names = ["MusicTagger-1_2.ckpt", "MusicTagger-1_4.ckpt", "MusicTagger-2_2.ckpt", "MusicTagger-ft-1_2.ckpt",
+             "MusicTagger-best.ckpt"]
+    for age, name in enumerate(names):
+        (tmp_path / name).write_bytes(b"x")
+        os.utime(tmp_path / name, ns=(age * 10**9, age * 10**9))
+    removed = checkpoint.rotate(tmp_path, "MusicTagger", keep=2)
+    assert [p.name for p in removed] == ["MusicTagger-1_2.ckpt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[1:])
+
+
+def test_train_state_round_trips_and_a_broken_file_is_a_user_error(tmp_path):
+    assert checkpoint.TrainState.load(tmp_path) is None
+    state = checkpoint.TrainState(epoch=1, step_in_epoch=2, global_step=7, checkpoint="MusicTagger-2_2.ckpt")
+    state.save(tmp_path)
+    assert checkpoint.TrainState.load(tmp_path) == state
+    (tmp_path / "train_state.json").write_text("{")
+    with pytest.raises(UserError, match="train_state.json: unreadable training state"):
+        checkpoint.TrainState.load(tmp_path)

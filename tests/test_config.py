@@ -1,10 +1,11 @@
-"""Config: YAML defaults, --config_path overrides, command-line overrides, and one-line rejections."""
+"""Config: YAML defaults, --config_path overrides, command-line overrides, one-line rejections, the README table."""
 
 import pytest
 import yaml
 
 from src.errors import UserError
 from src.model_utils.config import DEFAULT_CONFIG, get_config, load_yaml, save_config
+from src.model_utils.config_table import BEGIN, END, config_table, replace_table, write_table
 
 
 def test_defaults_match_the_reference_recipe():
@@ -97,7 +98,7 @@ def test_missing_config_file(tmp_path):
 
 def test_saved_config_round_trips(tmp_path):
     config = get_config(["--lr", "0.003"])
-    path = save_config(config, tmp_path)
+    path = save_config(config.to_dict(), tmp_path)
     saved = yaml.safe_load(path.read_text())
     assert saved["lr"] == 0.003
     assert saved == config.to_dict()
@@ -110,3 +111,19 @@ def test_help_lists_keys_with_their_help(capsys):
     out = capsys.readouterr().out
     assert "--keep_checkpoint_max" in out
     assert "Adam learning rate" in out
+
+
+def test_config_table_lists_defaults_and_choices_and_writes_only_between_the_markers(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text('flag: False\nname: ""\nsizes: [1, 2]\nmode: "a"\n---\nflag: "On|off."\nmode: "How."\n'
+                      '---\nmode: ["a", "b"]\n')
+    table = config_table(config).splitlines()
+    assert table[2:] == ["| `flag` | `false` | On\\|off. |", "| `name` | `''` |  |", "| `sizes` | `[1, 2]` |  |",
+                         "| `mode` | `a` | How. Choices: a, b. |"]
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{BEGIN}\nold\n{END}\nrest\n")
+    assert write_table(readme, config) is True
+    assert readme.read_text() == f"intro\n{BEGIN}\n" + "\n".join(table) + f"\n{END}\nrest\n"
+    assert write_table(readme, config) is False
+    with pytest.raises(UserError, match="expected the markers"):
+        replace_table("no markers here", "table")

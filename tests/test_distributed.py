@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from src import checkpoint
-from src.cluster import distributed
+from src.cluster import distributed, replica_checks
 from src.cluster.distributed import World
 from src.dataset import SplitWriter, create_dataset, find_shards
 from src.errors import UserError
@@ -124,7 +124,7 @@ def _weights(path: Path) -> dict[str, np.ndarray]:
 def _digest(path: Path) -> str:
     network = MusicTaggerCNN(ModelParams(channels=NARROW_CHANNELS, num_classes=50))
     checkpoint.load_into(network, path)
-    return f"{distributed.weights_digest(network):07x}"
+    return f"{replica_checks.weights_digest(network):07x}"
 
 
 def _paired_dataset(corpus: Path, out: Path, seed: int) -> int:

@@ -5,9 +5,12 @@ import re
 
 import numpy as np
 import pytest
+import yaml
 
+from src.errors import UserError
+from src.inference.formats import EXPORT_FORMATS, MODEL_SUFFIXES, backend_class, check_export_device
 from src.tag_list import read_tag_list
-from tests.conftest import NARROW_CHANNELS, assert_one_line_error, run_script
+from tests.conftest import NARROW_CHANNELS, ROOT, assert_one_line_error, run_script
 from tests.inference_helpers import feature_batch, random_network, save_checkpoint, write_tags
 
 MINDIR_TOL, ONNX_TOL = 1e-5, 1e-4
@@ -117,3 +120,34 @@ def test_full_size_exports_match_the_checkpoint(tmp_path, mindspore_cpu):
         assert _reported_diff(result.stdout) <= tolerance
         path = tmp_path / f"full.{file_format.lower()}"
         assert path.stat().st_size > 17_362_610 * 4  # every weight is in the file
+
+
+def test_model_name_picks_that_checkpoint_of_the_run_folder(narrow, tmp_path):
+    """checkpoint_path/model_name when ckpt_file is empty; the folder holds no MusicTagger-best.ckpt."""
+    run = tmp_path / "run"
+    save_checkpoint(narrow["network"], run).rename(run / "MusicTagger-7_3.ckpt")
+    result = run_script("export.py", "--checkpoint_path", str(run), "--model_name", "MusicTagger-7_3.ckpt",
+                        "--mr_path", str(narrow["root"] / "mr"), "--file_name", str(tmp_path / "fcn4"),
+                        "--device_target", "CPU")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"loaded {run / 'MusicTagger-7_3.ckpt'}" in result.stderr
+    assert _reported_diff(result.stdout) <= MINDIR_TOL
+    assert not (run / "MusicTagger-best.ckpt").exists()
+
+
+def test_file_format_choices_are_the_export_table():
+    choices = list(yaml.safe_load_all((ROOT / "default_config.yaml").read_text()))[2]
+    assert choices["file_format"] == list(EXPORT_FORMATS)
+
+
+def test_export_table_gives_devices_and_loadable_suffixes():
+    check_export_device("AIR", "Ascend")
+    check_export_device("ONNX", "CPU")
+    refusal = "file_format=AIR can only be produced on Ascend (this run uses GPU); use MINDIR or ONNX"
+    with pytest.raises(UserError, match=re.escape(refusal)):
+        check_export_device("AIR", "GPU")
+    assert sorted(MODEL_SUFFIXES) == [".ckpt", ".mindir", ".onnx"]
+    assert backend_class("m.ONNX") is EXPORT_FORMATS["ONNX"].backend
+    unknown = "m.air: unknown model type; expected one of ['.ckpt', '.mindir', '.onnx']"
+    with pytest.raises(UserError, match=re.escape(unknown)):
+        backend_class("m.air")

@@ -15,6 +15,7 @@ from src.metrics import (
     per_tag_roc_auc,
     reference_auc,
     summarize,
+    summary_line,
 )
 
 TOL = 1e-12
@@ -192,6 +193,13 @@ def test_format_per_tag_table() -> None:
     assert lines[2].split() == ["guitar", "2", "1.0000", "1.0000"]
     assert lines[3].split() == ["x", "0", "-", "-"]
     assert len({len(line) for line in lines}) == 1
+
+
+def test_summary_line() -> None:
+    labels = np.array([[1, 0], [0, 0], [1, 0], [0, 1]])
+    scores = np.array([[0.9, 0.2], [0.1, 0.3], [0.6, 0.4], [0.4, 0.8]])
+    summary = summarize(labels, scores, ["a", "b"])
+    assert summary_line(summary) == "ROC-AUC 1.0000, PR-AUC 1.0000, reference AUC 1.0000 (2/2 tags scorable)"
 
 
 @pytest.mark.parametrize(

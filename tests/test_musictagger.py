@@ -1,10 +1,20 @@
-"""MusicTaggerCNN: the reference topology, parameter count, names and shapes."""
+"""MusicTaggerCNN: the reference topology, parameter count, names and shapes; the model table."""
+
+import json
 
 import numpy as np
 import pytest
 
+from src import features
 from src.errors import UserError
-from src.musictagger import ModelParams, MusicTaggerCNN, count_trainable_parameters, load_model_params
+from src.musictagger import (
+    MODELS,
+    ModelParams,
+    MusicTaggerCNN,
+    build_network,
+    count_trainable_parameters,
+    load_model_params,
+)
 from tests.conftest import NARROW_CHANNELS
 
 REFERENCE_PARAMETERS = 17_362_610
@@ -78,3 +88,29 @@ def test_model_params_round_trip(tmp_path):
     (tmp_path / "model_params.json").write_text("{not json")
     with pytest.raises(UserError, match="model_params.json"):
         load_model_params(tmp_path)
+
+
+def test_params_name_their_architecture_and_take_the_feature_shape():
+    params = ModelParams()
+    assert params.arch == "fcn4" and MODELS["fcn4"] is MusicTaggerCNN
+    assert params.input_shape == features.FEATURE_SHAPE
+    assert isinstance(build_network(ModelParams(channels=NARROW_CHANNELS)), MusicTaggerCNN)
+
+
+def test_saved_params_record_the_arch_and_older_files_read_as_fcn4(tmp_path):
+    params = ModelParams(channels=NARROW_CHANNELS, num_classes=9)
+    data = json.loads(params.save(tmp_path).read_text())
+    assert data["arch"] == "fcn4"
+    del data["arch"]
+    (tmp_path / "model_params.json").write_text(json.dumps(data))
+    assert load_model_params(tmp_path) == params
+
+
+def test_unknown_arch_is_a_one_line_error_naming_the_file_and_the_known_ones(tmp_path):
+    (tmp_path / "model_params.json").write_text(json.dumps({"arch": "resnet9", "channels": list(NARROW_CHANNELS)}))
+    with pytest.raises(UserError, match=r"model_params.json: arch='resnet9' is not a known model architecture; "
+                                        r"known: \['fcn4'\]") as info:
+        load_model_params(tmp_path)
+    assert "\n" not in str(info.value)
+    with pytest.raises(UserError, match="arch='resnet9'"):
+        ModelParams(arch="resnet9")

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import yaml
 
+from src.model_utils.config_table import REGENERATE, config_table, replace_table
+
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 
@@ -31,6 +33,10 @@ def test_every_config_key_is_documented():
     values = next(yaml.safe_load_all((ROOT / "default_config.yaml").read_text()))
     missing = [key for key in values if f"`{key}`" not in README]
     assert not missing, f"README lacks config keys: {missing}"
+
+
+def test_the_config_table_is_generated_from_the_defaults():
+    assert replace_table(README, config_table()) == README, f"README's config table is stale: run `{REGENERATE}`"
 
 
 def test_scripts_named_in_the_readme_exist():

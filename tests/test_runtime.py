@@ -4,6 +4,7 @@ oneDNN prints the ISA it dispatches to with ONEDNN_VERBOSE=1, so these tests rea
 from oneDNN itself in a fresh process, not from our own variable.
 """
 
+import logging
 import os
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from src.errors import UserError
-from src.runtime import ONEDNN_ISA_VAR, apply_onednn_fix, available_devices, resolve_device
+from src.runtime import ONEDNN_ISA_VAR, apply_onednn_fix, available_devices, filter_mindspore_log, resolve_device
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -75,3 +76,16 @@ def test_auto_resolves_to_an_available_device_and_cpu_is_always_there():
 def test_unusable_device_is_a_user_error():
     with pytest.raises(UserError, match="device_target='GPU' is not usable"):
         resolve_device("GPU")
+
+
+def test_mindspore_log_loses_only_the_adam_deprecation_warning():
+    from mindspore import log as ms_log
+
+    filter_mindspore_log()
+    logger = ms_log._get_logger()
+
+    def kept(message: str) -> bool:
+        return bool(logger.filter(logger.makeRecord(logger.name, logging.WARNING, __file__, 1, message, None, None)))
+
+    assert not kept("The 'FusedSparseAdam' is deprecated from MindSpore 2.3")
+    assert kept("any other warning")

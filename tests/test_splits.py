@@ -1,15 +1,17 @@
 """Splits (seeded random, MTAT folders, split files) and the preprocessing plan built on them."""
 
 import csv
+import json
 from collections import Counter
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from src import demo_data
 from src.errors import UserError
+from src.model_utils.config import get_config
 from src.preprocess.plan import make_plan
+from src.preprocess.specs import DatasetSpec, SplitSpec
 from src.preprocess.splits import MTAT_FOLDER_SPLIT, file_split, folder_split, random_split, read_split_list
 
 
@@ -67,11 +69,11 @@ def test_file_split_rejects_duplicates_unknown_paths_and_object_arrays(tmp_path)
         read_split_list(tmp_path / "missing.txt")
 
 
-def _config(root, **overrides):
-    values = {"audio_path": str(root), "info_name": "annotations_final.csv", "num_classes": 2, "split": "mtat",
-              "train_ratio": 0.8, "split_seed": 1, "train_list": "", "val_list": "", "test_list": "",
+def _spec(root, **overrides) -> DatasetSpec:
+    values = {"audio_path": str(root), "info_name": "annotations_final.csv", "info_format": "mtat",
+              "mr_path": str(root / "mr"), "num_classes": 2, "split": SplitSpec("mtat", 0.8, 1),
               "top_tags_from": "all", "drop_untagged": False, "num_consumer": 1}
-    return SimpleNamespace(**{**values, **overrides})
+    return DatasetSpec(**{**values, **overrides})
 
 
 @pytest.fixture
@@ -87,7 +89,7 @@ def small_csv(tmp_path):
 
 
 def test_plan_orders_clips_by_split_and_counts_tags_over_the_whole_file_by_default(small_csv):
-    plan = make_plan(_config(small_csv))
+    plan = make_plan(_spec(small_csv))
     assert plan.tags == ["jazz", "pop"]  # whole file: rock 2, jazz 3, pop 4; label order is ascending
     assert plan.clip_ids.tolist() == [1, 2, 3, 4, 5, 6, 7, 8]
     assert plan.splits.tolist() == ["train"] * 4 + ["val"] * 2 + ["test"] * 2
@@ -95,7 +97,7 @@ def test_plan_orders_clips_by_split_and_counts_tags_over_the_whole_file_by_defau
 
 
 def test_plan_can_take_tags_from_train_only_and_drop_untagged_clips(small_csv):
-    plan = make_plan(_config(small_csv, top_tags_from="train", drop_untagged=True))
+    plan = make_plan(_spec(small_csv, top_tags_from="train", drop_untagged=True))
     assert plan.tags == ["pop", "rock"]  # train counts: rock 2, pop 1, jazz 0
     assert plan.clip_ids.tolist() == [1, 2, 3, 5, 6, 8]
     assert plan.dropped_untagged == {"train": 1, "val": 0, "test": 1}
@@ -103,7 +105,47 @@ def test_plan_can_take_tags_from_train_only_and_drop_untagged_clips(small_csv):
 
 
 def test_plan_fingerprint_changes_with_any_output_setting(small_csv):
-    base = make_plan(_config(small_csv)).fingerprint
-    assert make_plan(_config(small_csv)).fingerprint == base
-    for change in ({"split": "random"}, {"num_consumer": 2}, {"drop_untagged": True}, {"top_tags_from": "train"}):
-        assert make_plan(_config(small_csv, **change)).fingerprint != base, change
+    base = make_plan(_spec(small_csv)).fingerprint
+    assert make_plan(_spec(small_csv)).fingerprint == base
+    for change in ({"split": SplitSpec("random", 0.8, 1)}, {"num_consumer": 2}, {"drop_untagged": True},
+                   {"top_tags_from": "train"}):
+        assert make_plan(_spec(small_csv, **change)).fingerprint != base, change
+
+
+# Recorded by the code before plans took explicit values: datasets made then must still be "already done".
+_SETTINGS = ('{"info_name": "annotations_final.csv", "annotations_sha256": '
+             '"9707309f102f92f341295f0db8b63472d5167ede623d6baf6e2525bf1cac42c1", "num_classes": 2, "split": %s, '
+             '"top_tags_from": "all", "drop_untagged": false, "num_consumer": 1%s}')
+_RECORDED = {
+    "mtat": (_SETTINGS % ('"mtat"', ""), "6ae6d47dd40df3986d638c65cc8ec0c22696e82519a2770f92b423b97e412ba5"),
+    "random": (_SETTINGS % ('"random"', ', "train_ratio": 0.8, "split_seed": 3'),
+               "bf2a73c6bcacbc4a214381a9a40ac43a037d7e3a2ac77f53f340645b50a8a9e6"),
+    "file": (_SETTINGS % ('"file"', ', "split_lists": {"train": {"file": "train.txt", "sha256": '
+                                    '"10afcfd2758a85b0f00f7f9626118cc9542164ca1fefebeed6e3a19962f76045"}, '
+                                    '"val": {"file": "val.txt", "sha256": '
+                                    '"7967fd4b23d7c57a7f5c40e6a4858a6c247e41a74a97911648d74b2fac23c497"}}'),
+             "830b3f5de96cbb2503c467ac9dcd0674b4556cadf3f07b86dd538b0e2e7d5508"),
+}
+
+
+@pytest.mark.parametrize("method", sorted(_RECORDED))
+def test_plan_settings_and_fingerprint_match_those_older_datasets_recorded(small_csv, method):
+    (small_csv / "train.txt").write_text("0/a.mp3\n0/b.mp3\nc/e.mp3\n")
+    (small_csv / "val.txt").write_text("d/h.mp3\n")
+    lists = {"train": str(small_csv / "train.txt"), "val": str(small_csv / "val.txt"), "test": ""}
+    split = SplitSpec(method, 0.8, 3, lists if method == "file" else {})
+    plan = make_plan(_spec(small_csv, split=split))
+    assert (json.dumps(plan.settings), plan.fingerprint) == _RECORDED[method]
+
+
+def test_preprocess_entry_point_turns_the_config_into_these_values(tmp_path):
+    import preprocess
+
+    config = get_config(["--audio_path", str(tmp_path), "--mr_path", str(tmp_path / "mr"), "--split", "file",
+                         "--train_list", "t.txt", "--split_seed", "5", "--num_consumer", "3",
+                         "--preprocess_workers", "2", "--preprocess_shard_id", "0", "--preprocess_num_shards", "2"])
+    spec = preprocess.dataset_spec(config)
+    assert spec == _spec(tmp_path, num_classes=50, num_consumer=3,
+                         split=SplitSpec("file", 0.8, 5, {"train": "t.txt", "val": "", "test": ""}))
+    options = preprocess.run_options(config)
+    assert (options.workers, options.num_shards, options.shard_id, options.overwrite) == (2, 2, 0, False)

@@ -13,8 +13,8 @@ from src import demo_data, features
 from src.errors import UserError
 from src.inference.backends import OnnxBackend, predict_all
 from src.inference.exporting import export_model
-from src.inference.tag_lookup import find_tag_list, resolve_tags
 from src.inference.tagging import collect_audio, tag_tracks, window_starts
+from src.tag_list import check_tag_count, resolve_tags, tag_list_candidates, tags_or_numbered
 from tests.conftest import NARROW_CHANNELS, assert_one_line_error, run_script
 from tests.inference_helpers import random_network, save_checkpoint, write_tags, write_tone
 
@@ -192,10 +192,23 @@ def test_collect_audio_finds_files_recursively_and_refuses_the_rest(setup, tmp_p
 
 def test_tag_names_are_found_beside_the_model_or_through_the_run_config(setup, tmp_path):
     root = setup["root"]
-    assert resolve_tags(setup["models"]["onnx"], None, 50) == setup["tags"]  # fcn4.tags.txt
-    assert find_tag_list(setup["models"]["ckpt"])[-1] == root / "mr" / "tags.txt"  # config.yaml's mr_path
-    assert resolve_tags(setup["models"]["ckpt"], None, 50) == setup["tags"]
+    assert resolve_tags(setup["models"]["onnx"], 50) == setup["tags"]  # fcn4.tags.txt
+    assert tag_list_candidates(setup["models"]["ckpt"])[-1] == root / "mr" / "tags.txt"  # config.yaml's mr_path
+    assert resolve_tags(setup["models"]["ckpt"], 50) == setup["tags"]
     with pytest.raises(UserError, match="lists 50 tags but .* predicts 10"):
-        resolve_tags(setup["models"]["onnx"], None, 10)
+        resolve_tags(setup["models"]["onnx"], 10)
     write_tags(tmp_path / "tags.txt", 10)
-    assert len(resolve_tags(tmp_path / "m.onnx", None, 10)) == 10  # plain tags.txt beside the model
+    assert len(resolve_tags(tmp_path / "m.onnx", 10)) == 10  # plain tags.txt beside the model
+
+
+def test_tag_lookup_for_export_eval_and_postprocess(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.yaml").write_text("mr_path: [not, a, path]\n")  # unreadable mr_path: skipped
+    assert tag_list_candidates(tmp_path / "run" / "m.ckpt", tmp_path / "mr") == [
+        tmp_path / "run" / "m.tags.txt", tmp_path / "run" / "tags.txt", tmp_path / "mr" / "tags.txt"]
+    assert tags_or_numbered(tmp_path / "mr" / "tags.txt", 3) == ["tag0", "tag1", "tag2"]  # missing
+    tags = write_tags(tmp_path / "mr" / "tags.txt", 3)
+    assert tags_or_numbered(tmp_path / "mr" / "tags.txt", 3) == tags
+    assert tags_or_numbered(tmp_path / "mr" / "tags.txt", 2) == ["tag0", "tag1"]  # another width
+    with pytest.raises(UserError, match="tags.txt lists 3 tags but m.ckpt predicts 4"):
+        check_tag_count(tags, tmp_path / "mr" / "tags.txt", "m.ckpt", 4)

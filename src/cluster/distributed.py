@@ -10,7 +10,6 @@ shard of the data, and applies the same averaged gradients, so the replicas stay
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import logging
 import os
@@ -81,13 +80,14 @@ def resolve_mode(requested: str) -> str:
     return requested
 
 
-def setup(config) -> World:
-    """Join the launcher's job as one data-parallel replica (after setup_runtime), or stay standalone.
+def setup(parallel_mode: str) -> World:
+    """Join the launcher's job as one data-parallel replica (after setup_runtime), or stay standalone,
+    as parallel_mode (auto, standalone, data_parallel) asks.
 
     In msrun's scheduler process init() serves the cluster until the job ends and then exits,
     so nothing after this call runs there.
     """
-    if resolve_mode(config.parallel_mode) == "standalone":
+    if resolve_mode(parallel_mode) == "standalone":
         return STANDALONE
     import mindspore as ms
     from mindspore.communication import get_group_size, get_local_rank, get_rank, init
@@ -129,15 +129,6 @@ def check_same(world: World, value: int, what: str, hint: str) -> None:
     values = all_gather(world, np.array([value], np.int32))[:, 0]
     if np.any(values != values[0]):
         raise UserError(f"ranks disagree on {what}: {values.tolist()} (rank order); {hint}")
-
-
-def weights_digest(cell) -> int:
-    """28-bit fingerprint of a cell's trainable parameters (fits int32 for all_gather)."""
-    digest = hashlib.sha256()
-    for param in cell.trainable_params():
-        digest.update(param.name.encode())
-        digest.update(np.ascontiguousarray(param.asnumpy()).tobytes())
-    return int(digest.hexdigest()[:7], 16)
 
 
 def once_per_host(world: World, action: Callable[[], None], what: str, timeout_s: float,
@@ -186,7 +177,6 @@ def _marker_path(launch_id: str | None) -> Path:
             started = "0"
         launch_id = f"{parent}-{started}"
     return Path(tempfile.gettempdir()) / "fcn4-sync" / f"{launch_id}.json"
-
 
 
 @functools.cache

@@ -172,12 +172,12 @@ class MoxingStore:
         self.file.remove(url, recursive=False)
 
 
-def open_store(config, max_attempts: int):
+def open_store(enable_modelarts: bool, max_attempts: int) -> S3Store | MoxingStore:
     """moxing inside ModelArts (enable_modelarts and importable), else boto3 for s3:// and obs://.
 
     Only enable_modelarts looks for moxing: an unrelated public package has the same name.
     """
-    if config.enable_modelarts:
+    if enable_modelarts:
         try:
             import moxing
         except ImportError:

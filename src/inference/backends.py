@@ -4,7 +4,7 @@ Every backend maps (N, 1, 96, 1366) float32 features to (N, C) float32 tag proba
 Exported models have a fixed batch (the export's `export_batch_size`); `predict_all` pads the
 last batch for them, so callers never see that. Nothing here imports MindSpore at module level,
 and the ONNX backend never imports it at all, so tagging with ONNX Runtime works on machines
-without MindSpore.
+without MindSpore. Which file suffix opens with which backend is src.inference.formats' table.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from src.errors import UserError, first_line
 from src.features import FEATURE_SHAPE
 from src.inference.bin_protocol import pad_batch
 
-MODEL_SUFFIXES = {".ckpt": "checkpoint", ".mindir": "MindIR", ".onnx": "ONNX"}
 ONNX_PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")  # a GPU when onnxruntime-gpu has one
 
 
@@ -25,6 +24,7 @@ class Backend:
     """A loaded model. `batch_size` is the fixed batch of an exported model, None for any batch."""
 
     kind = ""
+    needs_mindspore = True  # open_backend sets MindSpore up (device, graph mode) before loading
 
     def __init__(self, path: Path, batch_size: int | None, num_classes: int) -> None:
         self.path = path
@@ -120,6 +120,7 @@ class OnnxBackend(Backend):
     """An exported ONNX model run by ONNX Runtime; MindSpore is not imported."""
 
     kind = "ONNX"
+    needs_mindspore = False
 
     def __init__(self, path: Path) -> None:
         try:
@@ -146,27 +147,3 @@ class OnnxBackend(Backend):
     def predict(self, features: np.ndarray) -> np.ndarray:
         return self.session.run(None, {self.input_name: features})[0]
 
-
-def model_kind(path: str | Path) -> str:
-    """'checkpoint', 'MindIR' or 'ONNX' from the file suffix; UserError for anything else."""
-    kind = MODEL_SUFFIXES.get(Path(path).suffix.lower())
-    if kind is None:
-        raise UserError(f"{path}: unknown model type; expected one of {sorted(MODEL_SUFFIXES)}")
-    return kind
-
-
-def open_backend(path: str | Path, device_target: str = "auto") -> Backend:
-    """The backend for a .ckpt, .mindir or .onnx file; MindSpore is set up (device_target) for the first two."""
-    path = Path(path)
-    kind = model_kind(path)
-    if kind == "ONNX":
-        return OnnxBackend(path)
-    try:
-        import mindspore  # noqa: F401 - only to fail early with a clear message
-    except ImportError:
-        raise UserError(f"{path}: {kind} models need MindSpore, which is not installed here; "
-                        f"export the model to ONNX (export.py --file_format ONNX) and tag with that") from None
-    from src.runtime import setup_runtime
-
-    setup_runtime(device_target)
-    return MindIRBackend(path) if kind == "MindIR" else CheckpointBackend(path)

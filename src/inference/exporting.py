@@ -1,9 +1,10 @@
 """Export a loaded FCN-4 to MINDIR / ONNX / AIR, and prove the file computes what the checkpoint does.
 
-The file is written under a temporary name, loaded back (MindIR through MindSpore, ONNX
-through ONNX Runtime), run on a random log-mel-like batch and compared with the network;
-only a file within tolerance is moved to its final name. AIR cannot be loaded back by
-MindSpore (it is compiled for Ascend by ATC), so it is exported unverified.
+The file is written under a temporary name, loaded back by its format's backend (MindIR
+through MindSpore, ONNX through ONNX Runtime), run on a random log-mel-like batch and compared
+with the network; only a file within the format's tolerance is moved to its final name. A format
+without a backend here (AIR, compiled for Ascend by ATC) is exported unverified. Suffixes,
+tolerances and backends are src.inference.formats.EXPORT_FORMATS.
 """
 
 from __future__ import annotations
@@ -16,14 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from src.errors import UserError
-from src.inference.backends import MindIRBackend, OnnxBackend
+from src.inference.formats import EXPORT_FORMATS
 
 log = logging.getLogger("fcn4")
 
-SUFFIX = {"MINDIR": ".mindir", "ONNX": ".onnx", "AIR": ".air"}
-# Max |exported - checkpoint| over a batch of probabilities. MindIR runs the same kernels
-# (0 on CPU); ONNX Runtime's own conv kernels differ in float32 rounding order (~1e-6 seen).
-TOLERANCE = {"MINDIR": 1e-5, "ONNX": 1e-4}
 INPUT_NAME, OUTPUT_NAME = "logmel", "probabilities"
 # Random input on the scale of the features (dB of a power mel spectrogram, top_db 80).
 CHECK_MEAN_DB, CHECK_STD_DB, CHECK_SEED = -30.0, 20.0, 0
@@ -33,14 +30,15 @@ CHECK_MEAN_DB, CHECK_STD_DB, CHECK_SEED = -30.0, 20.0, 0
 class ExportReport:
     path: Path
     input_shape: tuple[int, ...]
-    max_abs_diff: float | None  # None: not verified (AIR)
+    max_abs_diff: float | None  # None: not verified (a format without a backend here, AIR)
 
 
 def export_model(network, file_name: str, file_format: str, batch_size: int) -> ExportReport:
     """Write `file_name + suffix` from an inference-mode network with input (batch_size, 1, 96, 1366)."""
     import mindspore as ms
 
-    final = Path(file_name + SUFFIX[file_format])
+    fmt = EXPORT_FORMATS[file_format]
+    final = Path(file_name + fmt.suffix)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.with_name(f".{final.stem}.{os.getpid()}.partial{final.suffix}")
     check = _check_batch((batch_size, *network.params.input_shape))
@@ -52,7 +50,7 @@ def export_model(network, file_name: str, file_format: str, batch_size: int) -> 
                                   output_names=[OUTPUT_NAME])
         else:
             ms.export(network, ms.Tensor(check), file_name=str(tmp), file_format=file_format)
-        diff = None if file_format == "AIR" else _verify(network, tmp, file_format, check)
+        diff = None if fmt.backend is None else _verify(network, tmp, file_format, check)
         os.replace(tmp, final)
     finally:
         tmp.unlink(missing_ok=True)
@@ -68,13 +66,13 @@ def _verify(network, path: Path, file_format: str, batch: np.ndarray) -> float:
     """Max abs difference of the exported model's outputs from the network's on `batch`."""
     import mindspore as ms
 
+    fmt = EXPORT_FORMATS[file_format]
     expected = network(ms.Tensor(batch)).asnumpy()
-    backend = MindIRBackend(path) if file_format == "MINDIR" else OnnxBackend(path)
-    got = backend.predict(batch)
+    got = fmt.backend(path).predict(batch)
     if got.shape != expected.shape:
         raise UserError(f"exported {file_format} gives outputs of shape {got.shape}, the network {expected.shape}")
     diff = float(np.abs(got - expected).max())
-    if not diff <= TOLERANCE[file_format]:
+    if not diff <= fmt.tolerance:
         raise UserError(f"exported {file_format} differs from the checkpoint network by {diff:.3g} "
-                        f"(tolerance {TOLERANCE[file_format]:g}); nothing written")
+                        f"(tolerance {fmt.tolerance:g}); nothing written")
     return diff

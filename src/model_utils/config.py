@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import argparse
 import difflib
+from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
 from src.errors import UserError, first_line
 from src.file_names import CONFIG_FILE
 from src.fileio import atomic_write_text
+
+T = TypeVar("T")
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "default_config.yaml"
 
@@ -28,6 +31,14 @@ class Config:
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+    def pick(self, cls: type[T], **given: Any) -> T:
+        """An instance of dataclass `cls` from the keys named like its fields (its defaults for the rest).
+
+        How an entry point hands explicit values to library code, which never sees the config.
+        """
+        values = {f.name: getattr(self, f.name) for f in fields(cls) if f.name in self.__dict__ and f.name not in given}
+        return cls(**values, **given)
 
     def __repr__(self) -> str:
         return "\n".join(f"{k}: {v!r}" for k, v in sorted(self.__dict__.items()))
@@ -150,6 +161,6 @@ def get_config(argv: list[str] | None = None, description: str = "FCN-4 music au
     return Config(values)
 
 
-def save_config(config: Config, directory: str | Path) -> Path:
-    """Write the resolved config next to the outputs (atomically), so a run can be reproduced."""
-    return atomic_write_text(Path(directory) / CONFIG_FILE, yaml.safe_dump(config.to_dict(), sort_keys=True))
+def save_config(values: dict[str, Any], directory: str | Path) -> Path:
+    """Write a resolved config's values next to the outputs (atomically), so a run can be reproduced."""
+    return atomic_write_text(Path(directory) / CONFIG_FILE, yaml.safe_dump(values, sort_keys=True))

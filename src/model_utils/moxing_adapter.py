@@ -19,6 +19,7 @@ from pathlib import Path
 from src.cluster import distributed, object_store
 from src.cluster.distributed import World
 from src.errors import UserError
+from src.model_utils.config import Config
 
 __all__ = ["get_job_id", "cloud_sync", "moxing_wrapper"]
 
@@ -29,21 +30,21 @@ def get_job_id() -> str:
     return os.getenv("JOB_ID", "default") or "default"
 
 
-def sync_enabled(config) -> bool:
+def sync_enabled(config: Config) -> bool:
     """Whether there is anything to copy (enable_modelarts alone only picks the copier)."""
     return bool(config.data_url or config.checkpoint_url or config.train_url)
 
 
-def _inbound(config) -> list[tuple[str, str, str]]:
+def _inbound(config: Config) -> list[tuple[str, str, str]]:
     """(key, url, local folder) pairs copied in before the run."""
     pairs = [("data_url", config.data_url, config.data_path), ("checkpoint_url", config.checkpoint_url,
                                                                  config.load_path)]
-    if getattr(config, "resume", False):
+    if config.resume:
         pairs.append(("train_url", config.train_url, config.output_path))
     return [pair for pair in pairs if pair[1]]
 
 
-def _check_layout(config) -> None:
+def _check_layout(config: Config) -> None:
     """Outputs reach train_url only from inside output_path."""
     if not config.train_url:
         return
@@ -53,7 +54,7 @@ def _check_layout(config) -> None:
                         f"{config.checkpoint_path} is outside it; set checkpoint_path inside output_path")
 
 
-def sync_in(config, store) -> None:
+def sync_in(config: Config, store: object_store.S3Store | object_store.MoxingStore) -> None:
     """Check every URL first (one-line error before any copying), then copy them in."""
     inbound = _inbound(config)
     for key, url, _ in inbound:
@@ -68,14 +69,14 @@ def sync_in(config, store) -> None:
 
 
 @contextmanager
-def cloud_sync(config, world: World) -> Iterator[object_store.Mirror | None]:
+def cloud_sync(config: Config, world: World) -> Iterator[object_store.Mirror | None]:
     """Around an entry point's work: copy in (once per host), yield the train_url mirror (rank 0,
     else None), then upload what is left of output_path (rank 0, after success only)."""
     if not sync_enabled(config):
         yield None
         return
     _check_layout(config)
-    store = object_store.open_store(config, config.store_max_attempts)
+    store = object_store.open_store(config.enable_modelarts, config.store_max_attempts)
     distributed.once_per_host(world, functools.partial(sync_in, config, store), "copying the *_url inputs",
                               config.sync_timeout, get_job_id() if config.enable_modelarts else None)
     mirror = object_store.Mirror(store, config.output_path, config.train_url) \
@@ -86,11 +87,11 @@ def cloud_sync(config, world: World) -> Iterator[object_store.Mirror | None]:
         log.info("uploaded %d files %s -> %s", count, config.output_path, config.train_url)
 
 
-def moxing_wrapper(run: Callable) -> Callable:
+def moxing_wrapper(run: Callable[[Config], int]) -> Callable[[Config], int]:
     """Wrap a single-process entry point's run(config) with cloud_sync."""
 
     @functools.wraps(run)
-    def wrapped(config):
+    def wrapped(config: Config) -> int:
         if distributed.is_scheduler():
             return run(config)
         with cloud_sync(config, distributed.launcher_world()):

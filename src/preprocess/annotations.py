@@ -1,6 +1,7 @@
-"""The MagnaTagATune annotation file, the top-n tag vocabulary, and safe clip paths.
+"""Annotation files, one reader per format (ANNOTATION_FORMATS); the top-n tag vocabulary; safe clip paths.
 
-`annotations_final.csv` is tab-separated with every field in double quotes: `clip_id`,
+Every reader returns the same `Annotations`: clip ids, tag names, a 0/1 matrix and clip paths.
+MTAT's `annotations_final.csv` is tab-separated with every field in double quotes: `clip_id`,
 188 binary tag columns, `mp3_path` (like `f/artist-album-01-title-30-59.mp3`). FCN-4 keeps
 the 50 most frequent tags, indexed in ascending frequency (index 0 the least frequent),
 which is the order of the reference `tag.txt` and of every reference checkpoint's outputs.
@@ -9,7 +10,7 @@ which is the order of the reference `tag.txt` and of every reference checkpoint'
 import csv
 import os
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -47,9 +48,16 @@ class Annotations:
     source: str = ""
 
 
-def read_annotations(csv_path: str | os.PathLike) -> Annotations:
+def read_annotations(path: str | os.PathLike, info_format: str = "mtat") -> Annotations:
+    """The annotation file at path, parsed by the reader of its format (a key of ANNOTATION_FORMATS)."""
+    reader = ANNOTATION_FORMATS.get(info_format)
+    if reader is None:
+        raise UserError(f"info_format={info_format!r} is not one of {sorted(ANNOTATION_FORMATS)}")
+    return reader(Path(path))
+
+
+def read_mtat(path: Path) -> Annotations:
     """Parse an MTAT-format annotation file; UserError names the file and the bad line/column."""
-    path = Path(csv_path)
     if not path.is_file():
         raise UserError(f"annotation file {path} does not exist (expected MTAT annotations_final.csv)")
     rows = _rows(path)
@@ -79,6 +87,11 @@ def read_annotations(csv_path: str | os.PathLike) -> Annotations:
         mp3_paths=mp3_paths,
         source=str(path),
     )
+
+
+# info_format -> reader. A new format is one reader returning `Annotations` and one entry here
+# (and in default_config.yaml's info_format choices).
+ANNOTATION_FORMATS: dict[str, Callable[[Path], Annotations]] = {"mtat": read_mtat}
 
 
 def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:

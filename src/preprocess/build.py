@@ -28,10 +28,11 @@ from tqdm import tqdm
 
 from src import features
 from src.errors import UserError
-from src.file_names import MANIFEST_FILE, NPY_DIR, REPORT_FILE, TAGS_FILE, dataset_files
+from src.file_names import MANIFEST_FILE, NPY_DIR, REPORT_FILE, TAGS_FILE, WORK_CHUNKS_DIR, dataset_files
 from src.fileio import atomic_write_json
 from src.preprocess.manifest import read_manifest, settings_diff, write_manifest
 from src.preprocess.plan import Plan, make_plan
+from src.preprocess.specs import DatasetSpec, RunOptions
 from src.preprocess.work_store import CHUNK_CLIPS, STORE_FORMAT, WorkStore, exclusive
 from src.preprocess.worker import compute_chunk, init_worker
 from src.preprocess.writer import ShardAssembler
@@ -42,39 +43,40 @@ log = logging.getLogger("fcn4")
 MAX_MINDRECORD_SHARDS = 1000
 
 
-def build(config) -> dict:
-    """Make (or finish, or confirm) the dataset in config.mr_path; return the run's report.
+def build(spec: DatasetSpec, options: RunOptions) -> dict:
+    """Make (or finish, or confirm) the dataset in spec.mr_path; return the run's report.
 
     The report's "status" is "finished", "already_done" (nothing to do) or "part_done" (a
     multi-host part stored its chunks; a run without preprocess_shard_id assembles them).
     """
-    _check_options(config)
-    plan = make_plan(config)
-    out = Path(config.mr_path)
+    _check_options(spec, options)
+    plan = make_plan(spec)
+    out = Path(spec.mr_path)
     with exclusive(out) as lock_fd:
         store = WorkStore(out)
-        if not _resumable(store, plan, config.overwrite):
-            report = _already_done(out, plan, config.overwrite)
+        if not _resumable(store, plan, options.overwrite):
+            report = _already_done(out, plan, options.overwrite)
             if report is not None:
                 return report
             store.create(plan.fingerprint, plan.settings, len(plan))
         if store.committing():
             store.finish_commit()
             return {**_read_report(out), "status": "finished"}
-        return _run(store, plan, config, lock_fd)
+        return _run(store, plan, spec, options, lock_fd)
 
 
-def _check_options(config) -> None:
-    if not 1 <= config.num_consumer <= MAX_MINDRECORD_SHARDS:
-        raise UserError(f"num_consumer={config.num_consumer}: MindRecord needs 1 to {MAX_MINDRECORD_SHARDS} "
+def _check_options(spec: DatasetSpec, options: RunOptions) -> None:
+    """UserError naming the config key of a shard count, worker count or part out of range."""
+    if not 1 <= spec.num_consumer <= MAX_MINDRECORD_SHARDS:
+        raise UserError(f"num_consumer={spec.num_consumer}: MindRecord needs 1 to {MAX_MINDRECORD_SHARDS} "
                         f"shard files per split")
-    if config.preprocess_workers < 0:
-        raise UserError(f"preprocess_workers={config.preprocess_workers}: expected 0 (one per core) or more")
-    if config.preprocess_num_shards < 1:
-        raise UserError(f"preprocess_num_shards={config.preprocess_num_shards}: expected 1 or more hosts")
-    if not -1 <= config.preprocess_shard_id < config.preprocess_num_shards:
-        raise UserError(f"preprocess_shard_id={config.preprocess_shard_id}: expected -1 (all, then assemble) "
-                        f"or 0..{config.preprocess_num_shards - 1}")
+    if options.workers < 0:
+        raise UserError(f"preprocess_workers={options.workers}: expected 0 (one per core) or more")
+    if options.num_shards < 1:
+        raise UserError(f"preprocess_num_shards={options.num_shards}: expected 1 or more hosts")
+    if not -1 <= options.shard_id < options.num_shards:
+        raise UserError(f"preprocess_shard_id={options.shard_id}: expected -1 (all, then assemble) "
+                        f"or 0..{options.num_shards - 1}")
 
 
 def _resumable(store: WorkStore, plan: Plan, overwrite: bool) -> bool:
@@ -114,12 +116,12 @@ def _already_done(out: Path, plan: Plan, overwrite: bool) -> dict | None:
     return {**_read_report(out), "status": "already_done"}
 
 
-def _run(store: WorkStore, plan: Plan, config, lock_fd: int) -> dict:
+def _run(store: WorkStore, plan: Plan, spec: DatasetSpec, options: RunOptions, lock_fd: int) -> dict:
     """Compute the missing chunks of this part with a worker pool; assemble and publish unless a part."""
     chunks = [list(range(start, min(start + CHUNK_CLIPS, len(plan)))) for start in range(0, len(plan), CHUNK_CLIPS)]
     done = store.finished_chunks([plan.clip_ids[rows].tolist() for rows in chunks])
-    part = config.preprocess_shard_id
-    mine = [i for i in range(len(chunks)) if part < 0 or i % config.preprocess_num_shards == part]
+    part = options.shard_id
+    mine = [i for i in range(len(chunks)) if part < 0 or i % options.num_shards == part]
     todo = [i for i in mine if i not in done]
     todo_clips = sum(len(chunks[i]) for i in todo)
     if len(todo) < len(mine):
@@ -128,29 +130,30 @@ def _run(store: WorkStore, plan: Plan, config, lock_fd: int) -> dict:
     if todo:
         _warm_up(assembling=part < 0)
     began = Stopwatch()
-    assembler = _compute(store, plan, config, [(i, chunks[i]) for i in todo], done, lock_fd) if todo else None
+    pending = [(i, chunks[i]) for i in todo]
+    assembler = _compute(store, plan, spec, options, pending, done, lock_fd) if todo else None
     if part >= 0:
-        return {"status": "part_done", "part": part, "parts": config.preprocess_num_shards,
+        return {"status": "part_done", "part": part, "parts": options.num_shards,
                 "work_dir": str(store.chunks), **began.figures(todo_clips)}
-    assembler = assembler or ShardAssembler(store, plan, config.num_consumer)
+    assembler = assembler or ShardAssembler(store, plan, spec.num_consumer)
     _write_remaining(assembler, done)
-    return _publish(store, plan, config, assembler, todo_clips, began)
+    return _publish(store, plan, spec, assembler, todo_clips, began)
 
 
-def _compute(store: WorkStore, plan: Plan, config, todo: list[tuple[int, list[int]]], done: set[int],
-             lock_fd: int) -> ShardAssembler | None:
+def _compute(store: WorkStore, plan: Plan, spec: DatasetSpec, options: RunOptions,
+             todo: list[tuple[int, list[int]]], done: set[int], lock_fd: int) -> ShardAssembler | None:
     """Workers compute the todo chunks (index, plan rows); unless this is a part, the parent meanwhile
     appends finished chunks to the shards. Returns that assembler (None for a part)."""
     tasks = [(index, [(int(plan.clip_ids[r]), plan.mp3_paths[r]) for r in rows]) for index, rows in todo]
     sizes = {index: len(rows) for index, rows in todo}
-    workers = min(config.preprocess_workers or os.cpu_count() or 1, len(todo))
-    npy_root = str(config.npy_path or Path(config.mr_path) / NPY_DIR) if config.keep_npy else ""
-    initargs = (str(store.mr_path), config.audio_path, npy_root, lock_fd)
+    workers = min(options.workers or os.cpu_count() or 1, len(todo))
+    npy_root = str(options.npy_path or Path(spec.mr_path) / NPY_DIR) if options.keep_npy else ""
+    initargs = (str(store.mr_path), spec.audio_path, npy_root, lock_fd)
     assembler = None
     with get_context("fork").Pool(workers, initializer=init_worker, initargs=initargs) as pool:
         results = pool.imap_unordered(compute_chunk, tasks)
-        if config.preprocess_shard_id < 0:  # created after the fork: workers inherit no open shard file
-            assembler = ShardAssembler(store, plan, config.num_consumer)
+        if options.shard_id < 0:  # created after the fork: workers inherit no open shard file
+            assembler = ShardAssembler(store, plan, spec.num_consumer)
             assembler.advance(done)
         with tqdm(total=sum(sizes.values()), desc=f"preprocess ({workers} workers)", unit="clip") as bar:
             for index in results:
@@ -202,24 +205,24 @@ def _write_remaining(assembler: ShardAssembler, done: set[int]) -> None:
             assembler.advance(done, bar)
 
 
-def _publish(store: WorkStore, plan: Plan, config, assembler: ShardAssembler, computed: int,
+def _publish(store: WorkStore, plan: Plan, spec: DatasetSpec, assembler: ShardAssembler, computed: int,
              began: Stopwatch) -> dict:
     """Close the shards, stage tags, report and manifest, then move them all into mr_path."""
-    out = Path(config.mr_path)
+    out = Path(spec.mr_path)
     written = assembler.finish()
     report = {"status": "finished", "written": written, "skipped": assembler.skipped,
               "dropped_untagged": plan.dropped_untagged, **began.figures(computed)}
     if not any(written.values()):
         atomic_write_json(out / REPORT_FILE, report)
         first = assembler.skipped[0]
-        raise UserError(f"no usable clip in {config.audio_path}: all {len(plan)} were skipped (first: "
+        raise UserError(f"no usable clip in {spec.audio_path}: all {len(plan)} were skipped (first: "
                         f"{first['mp3_path']}: {first['reason']}; see {out / REPORT_FILE})")
     write_tag_list(store.staging / TAGS_FILE, plan.tags)
     atomic_write_json(store.staging / REPORT_FILE, report)
     skipped = {name: sum(entry["split"] == name for entry in assembler.skipped) for name in written}
     positives = {name: counts.tolist() for name, counts in assembler.positives.items()}
-    paths = {"audio_path": str(config.audio_path), "mr_path": str(config.mr_path)}
-    write_manifest(store.staging / MANIFEST_FILE, plan, plan.fingerprint, written, skipped, positives, paths)
+    paths = {"audio_path": str(spec.audio_path), "mr_path": str(spec.mr_path)}
+    write_manifest(store.staging / MANIFEST_FILE, plan, written, skipped, positives, paths)
     shards = sorted(p.name for p in store.staging.iterdir() if p.name not in (TAGS_FILE, REPORT_FILE, MANIFEST_FILE)
                     and not p.name.startswith("."))
     store.begin_commit([*shards, TAGS_FILE, REPORT_FILE, MANIFEST_FILE])
@@ -240,7 +243,7 @@ def summary_line(report: dict, mr_path: str) -> str:
     if report["status"] == "part_done":
         return (f"part {report['part']} of {report['parts']}: computed {report['computed']} clips in "
                 f"{report['seconds']:.1f} s ({report['clips_per_s']:.1f} clips/s) into {report['work_dir']}; "
-                f"when every part is done, gather the chunks/ folders into one and run without "
+                f"when every part is done, gather the {WORK_CHUNKS_DIR}/ folders into one and run without "
                 f"preprocess_shard_id to write the shards")
     written = ", ".join(f"{name} {count}" for name, count in report["written"].items())
     skipped = f"{len(report['skipped'])} broken clips skipped (listed in {Path(mr_path) / REPORT_FILE})"

@@ -13,11 +13,15 @@ import logging
 import platform
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from src import features
 from src.errors import UserError
 from src.file_names import MANIFEST_FILE, WORK_DIR
 from src.fileio import atomic_write_json
+
+if TYPE_CHECKING:
+    from src.preprocess.plan import Plan
 
 log = logging.getLogger("fcn4")
 
@@ -36,16 +40,16 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def write_manifest(path: str | Path, plan, fingerprint: str, written: dict[str, int],
-                   skipped: dict[str, int], positives: dict[str, list[int]], paths: dict[str, str]) -> dict:
+def write_manifest(path: str | Path, plan: Plan, written: dict[str, int], skipped: dict[str, int],
+                   positives: dict[str, list[int]], paths: dict[str, str]) -> dict:
     """Write the manifest of a finished dataset atomically and return it.
 
-    plan: the `preprocess_plan.Plan` of the run; written / skipped: clips per split;
+    plan: the run's plan (its settings and fingerprint are recorded); written / skipped: clips per split;
     positives: per split, the number of written clips carrying each tag, in label order.
     """
     manifest = {
         "format_version": FORMAT_VERSION,
-        "fingerprint": fingerprint,
+        "fingerprint": plan.fingerprint,
         "config": plan.settings,
         "paths": paths,
         "num_classes": len(plan.tags),

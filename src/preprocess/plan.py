@@ -18,7 +18,8 @@ from src import features
 from src.errors import UserError
 from src.file_names import SPLITS
 from src.preprocess.annotations import label_matrix, read_annotations, top_tags
-from src.preprocess.splits import assign_splits, split_lists
+from src.preprocess.specs import DatasetSpec
+from src.preprocess.splits import assign_splits
 
 
 @dataclass(frozen=True)
@@ -49,52 +50,59 @@ class Plan:
         return len(self.mp3_paths)
 
 
-def make_plan(config) -> Plan:
+def make_plan(spec: DatasetSpec) -> Plan:
     """Annotations -> splits -> top tags (whole file or train split) -> labels -> clips kept, in order."""
-    csv_path = Path(config.audio_path) / config.info_name
-    annotations = read_annotations(csv_path)
-    splits = assign_splits(annotations.mp3_paths, config)
-    rows = splits == "train" if config.top_tags_from == "train" else None
+    csv_path = Path(spec.audio_path) / spec.info_name
+    annotations = read_annotations(csv_path, spec.info_format)
+    splits = assign_splits(annotations.mp3_paths, spec.split)
+    rows = splits == "train" if spec.top_tags_from == "train" else None
     if rows is not None and not rows.any():
-        raise UserError(f"top_tags_from=train, but split={config.split} puts no clip of {csv_path} in train")
-    tags = top_tags(annotations, config.num_classes, rows=rows)
+        raise UserError(f"top_tags_from=train, but split={spec.split.method} puts no clip of {csv_path} in train")
+    tags = top_tags(annotations, spec.num_classes, rows=rows)
     labels = label_matrix(annotations, tags)
-    tagged = labels.any(axis=1) if config.drop_untagged else np.ones(len(splits), dtype=bool)
+    tagged = labels.any(axis=1) if spec.drop_untagged else np.ones(len(splits), dtype=bool)
     order = np.concatenate([np.flatnonzero((splits == name) & tagged) for name in SPLITS])
     if order.size == 0:
-        raise UserError(f"no clip of {csv_path} is in a split (split={config.split})")
+        raise UserError(f"no clip of {csv_path} is in a split (split={spec.split.method})")
     return Plan(
         clip_ids=annotations.clip_ids[order],
         mp3_paths=[annotations.mp3_paths[i] for i in order],
         splits=splits[order],
         labels=labels[order],
         tags=tags,
-        settings=_settings(config, csv_path),
+        settings=_settings(spec, csv_path),
         planned={name: int(np.sum(splits[order] == name)) for name in SPLITS},
         dropped_untagged={name: int(np.sum((splits == name) & ~tagged)) for name in SPLITS},
     )
 
 
-def _settings(config, csv_path: Path) -> dict:
-    """The settings that define the output, independent of where the files are on this host."""
+def _settings(spec: DatasetSpec, csv_path: Path) -> dict:
+    """The settings that define the output, independent of where the files are on this host.
+
+    Their keys and order are what older datasets recorded, so that those are still recognised:
+    info_format appears only when it is not mtat, the one format there was before it.
+    """
     settings = {
-        "info_name": config.info_name,
+        "info_name": spec.info_name,
         "annotations_sha256": file_sha256(csv_path),
-        "num_classes": config.num_classes,
-        "split": config.split,
-        "top_tags_from": config.top_tags_from,
-        "drop_untagged": config.drop_untagged,
-        "num_consumer": config.num_consumer,
+        "num_classes": spec.num_classes,
+        "split": spec.split.method,
+        "top_tags_from": spec.top_tags_from,
+        "drop_untagged": spec.drop_untagged,
+        "num_consumer": spec.num_consumer,
     }
-    if config.split == "random":
-        settings.update(train_ratio=config.train_ratio, split_seed=config.split_seed)
-    if config.split == "file":
+    if spec.split.method == "random":
+        settings.update(train_ratio=spec.split.train_ratio, split_seed=spec.split.seed)
+    if spec.split.method == "file":
         settings["split_lists"] = {name: {"file": Path(path).name, "sha256": file_sha256(path)}
-                                   for name, path in split_lists(config).items()}
+                                   for name, path in spec.split.file_lists().items()}
+    if spec.info_format != "mtat":
+        settings["info_format"] = spec.info_format
     return settings
 
 
 def file_sha256(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from src.errors import UserError, first_line
-from src.file_names import SPLITS
+from src.preprocess.specs import SplitSpec
 
 # The standard MTAT split (Choi et al. 2016, musicnn): folders 0-b train, c val, d-f test.
 MTAT_FOLDER_SPLIT = {**dict.fromkeys("0123456789ab", "train"), "c": "val", **dict.fromkeys("def", "test")}
@@ -93,21 +93,12 @@ def file_split(mp3_paths: list[str], lists: dict[str, str]) -> np.ndarray:
     return splits
 
 
-def split_lists(config) -> dict[str, str]:
-    """The split files named by the config (train_list, val_list, test_list), empty ones left out."""
-    lists = {name: getattr(config, f"{name}_list") for name in SPLITS}
-    lists = {name: path for name, path in lists.items() if path}
-    if "train" not in lists:
-        raise UserError("split=file needs train_list (and usually val_list, test_list): files of mp3_paths")
-    return lists
-
-
-def assign_splits(mp3_paths: list[str], config) -> np.ndarray:
-    """One split name per annotation row for config.split (random, mtat or file)."""
-    if config.split == "random":
-        return random_split(len(mp3_paths), config.train_ratio, config.split_seed)
-    if config.split == "mtat":
+def assign_splits(mp3_paths: list[str], spec: SplitSpec) -> np.ndarray:
+    """One split name per annotation row for spec.method (random, mtat or file)."""
+    if spec.method == "random":
+        return random_split(len(mp3_paths), spec.train_ratio, spec.seed)
+    if spec.method == "mtat":
         return folder_split(mp3_paths)
-    if config.split == "file":
-        return file_split(mp3_paths, split_lists(config))
-    raise UserError(f"split={config.split!r} is not one of ['random', 'mtat', 'file']")
+    if spec.method == "file":
+        return file_split(mp3_paths, spec.file_lists())
+    raise UserError(f"split={spec.method!r} is not one of ['random', 'mtat', 'file']")

@@ -26,7 +26,7 @@ import numpy as np
 
 from src.errors import UserError
 from src.features import FEATURE_SHAPE, feature_params
-from src.file_names import PREPROCESS_LOCK, WORK_DIR, dataset_files
+from src.file_names import PREPROCESS_LOCK, WORK_CHUNKS_DIR, WORK_DIR, dataset_files
 from src.fileio import atomic_path, atomic_write_json
 
 CHUNK_CLIPS = 8  # clips per chunk: the unit of work, of resuming, and of a lost computation on a kill
@@ -39,7 +39,7 @@ class WorkStore:
     def __init__(self, mr_path: str | Path) -> None:
         self.mr_path = Path(mr_path)
         self.root = self.mr_path / WORK_DIR
-        self.chunks = self.root / "chunks"
+        self.chunks = self.root / WORK_CHUNKS_DIR
         self.staging = self.root / "staging"
         self.plan_file = self.root / "plan.json"
         self.commit_file = self.root / "commit.json"

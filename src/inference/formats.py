@@ -1,0 +1,75 @@
+"""The model file formats in one table: what export.py can write, and which backend opens which file.
+
+`EXPORT_FORMATS` is read by export.py (its choices, the devices that can produce a format),
+src.inference.exporting (suffix, tolerance, the backend that loads the file back to check it)
+and `open_backend` (tag.py takes a checkpoint or any format that loads back here); a test
+holds default_config.yaml's `file_format` choices to its keys. Adding a format is one row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from src.errors import UserError
+from src.file_names import CHECKPOINT_SUFFIX
+from src.inference.backends import Backend, CheckpointBackend, MindIRBackend, OnnxBackend
+
+ANY_DEVICE = ("Ascend", "GPU", "CPU")
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """One export format. `backend` and `tolerance` are None for a file MindSpore cannot load back here."""
+
+    suffix: str
+    tolerance: float | None  # max |exported - checkpoint| over a batch of probabilities
+    backend: type[Backend] | None  # loads the file back: the export check, tag.py
+    devices: tuple[str, ...]  # device targets that can produce it
+
+
+# MindIR runs the same kernels (0 difference on CPU); ONNX Runtime's own conv kernels differ in
+# float32 rounding order (~1e-6 seen). AIR is compiled for Ascend by ATC, so it is exported unverified.
+EXPORT_FORMATS: dict[str, ExportFormat] = {
+    "MINDIR": ExportFormat(".mindir", 1e-5, MindIRBackend, ANY_DEVICE),
+    "ONNX": ExportFormat(".onnx", 1e-4, OnnxBackend, ANY_DEVICE),
+    "AIR": ExportFormat(".air", None, None, ("Ascend",)),
+}
+
+MODEL_SUFFIXES: dict[str, type[Backend]] = {
+    CHECKPOINT_SUFFIX: CheckpointBackend,
+    **{fmt.suffix: fmt.backend for fmt in EXPORT_FORMATS.values() if fmt.backend is not None},
+}
+
+
+def check_export_device(file_format: str, device: str) -> None:
+    """UserError, naming the formats that can be produced here, when `device` cannot produce `file_format`."""
+    producers = EXPORT_FORMATS[file_format].devices
+    if device not in producers:
+        possible = " or ".join(name for name, fmt in EXPORT_FORMATS.items() if device in fmt.devices)
+        raise UserError(f"file_format={file_format} can only be produced on {' or '.join(producers)} "
+                        f"(this run uses {device}); use {possible}")
+
+
+def backend_class(path: str | Path) -> type[Backend]:
+    """The backend that opens `path`, from its suffix; UserError for anything else."""
+    backend = MODEL_SUFFIXES.get(Path(path).suffix.lower())
+    if backend is None:
+        raise UserError(f"{path}: unknown model type; expected one of {sorted(MODEL_SUFFIXES)}")
+    return backend
+
+
+def open_backend(path: str | Path, device_target: str = "auto") -> Backend:
+    """The loaded model behind a .ckpt, .mindir or .onnx file; MindSpore is set up (device_target) when it needs it."""
+    path = Path(path)
+    backend = backend_class(path)
+    if backend.needs_mindspore:
+        try:
+            import mindspore  # noqa: F401 - only to fail early with a clear message
+        except ImportError:
+            raise UserError(f"{path}: {backend.kind} models need MindSpore, which is not installed here; "
+                            f"export the model to ONNX (export.py --file_format ONNX) and tag with that") from None
+        from src.runtime import setup_runtime
+
+        setup_runtime(device_target)
+    return backend(path)

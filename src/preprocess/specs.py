@@ -1,0 +1,68 @@
+"""What a preprocessing run is asked to do, as explicit values: preprocess.py builds these from the config.
+
+DatasetSpec and its SplitSpec define the output (they make the plan's settings and fingerprint);
+RunOptions only say how a run works, so changing them never invalidates a dataset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from src.errors import UserError
+
+
+@dataclass(frozen=True)
+class SplitSpec:
+    """How clips are split (config keys split, train_ratio, split_seed, train_list/val_list/test_list).
+
+    method: random, mtat or file; train_ratio and seed: split=random only; lists: split=file only,
+    split name -> its list file (see splits.read_split_list), "" for a split without one.
+    """
+
+    method: str
+    train_ratio: float
+    seed: int
+    lists: dict[str, str] = field(default_factory=dict)
+
+    def file_lists(self) -> dict[str, str]:
+        """The split files of split=file, splits without one left out; UserError when there is no train list."""
+        lists = {name: path for name, path in self.lists.items() if path}
+        if "train" not in lists:
+            raise UserError("split=file needs train_list (and usually val_list, test_list): files of mp3_paths")
+        return lists
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """What to make: the annotation file (audio_path/info_name, read as info_format), the dataset folder
+    mr_path, the num_classes most frequent tags (counted over all clips, or over train when
+    top_tags_from="train"), whether clips with none of them are dropped, the split, and
+    num_consumer shards per split."""
+
+    audio_path: str
+    info_name: str
+    info_format: str
+    mr_path: str
+    num_classes: int
+    split: SplitSpec
+    top_tags_from: str
+    drop_untagged: bool
+    num_consumer: int
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run works, not what it makes.
+
+    workers: processes computing features, 0 for one per core; overwrite: replace a finished dataset
+    or discard unfinished work of other settings; keep_npy: also write per-clip .npy files into
+    npy_path ("" for mr_path/npy); num_shards, shard_id: this host's part of a multi-host run
+    (preprocess_num_shards, preprocess_shard_id; -1 computes what is missing and writes the shards).
+    """
+
+    workers: int
+    overwrite: bool
+    keep_npy: bool
+    npy_path: str
+    num_shards: int
+    shard_id: int
