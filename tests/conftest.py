@@ -1,16 +1,18 @@
-"""Shared fixtures: MindSpore in graph mode on CPU for in-process tests, a tiny network shape,
-and helpers that run the entry points as real processes."""
+"""Shared fixtures: MindSpore in graph mode on CPU for in-process tests; every test under tests/e2e/
+is marked `e2e` (it runs entry points, launchers or builds as processes), so that
+`bash scripts/run_tests.sh -m "not e2e"` runs the fast unit tests alone."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+E2E_DIR = Path(__file__).resolve().parent / "e2e"
 
-NARROW_CHANNELS = (1, 4, 8, 8, 16)
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if E2E_DIR in Path(item.path).parents:
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(scope="session")
@@ -25,21 +27,3 @@ def mindspore_cpu():
     ms.set_context(mode=ms.GRAPH_MODE)
     ms.set_seed(1)
     return ms
-
-
-def run_script(script: str, *args: str, env: dict | None = None, timeout: int = 600):
-    """Run an entry point (or `-m module`) as a real process from the repo root."""
-    command = [sys.executable, *script.split(), *args] if script.startswith("-m") else [sys.executable, script, *args]
-    return subprocess.run(command, cwd=ROOT, env={**os.environ, **(env or {})}, capture_output=True, text=True,
-                          timeout=timeout)
-
-
-def assert_one_line_error(result, *needles: str) -> str:
-    """Exit code 2, no traceback, and a last stderr line `error: ...` containing every needle."""
-    assert result.returncode == 2, (result.returncode, result.stderr[-3000:])
-    assert "Traceback" not in result.stderr, result.stderr[-3000:]
-    line = result.stderr.strip().splitlines()[-1]
-    assert line.startswith("error: "), result.stderr[-3000:]
-    for needle in needles:
-        assert needle in line, line
-    return line

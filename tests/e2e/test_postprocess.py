@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from src import demo_data
-from tests.conftest import NARROW_CHANNELS, ROOT, assert_one_line_error, run_script
+from tests.helpers.models import NARROW_CHANNELS
+from tests.helpers.processes import ROOT, assert_one_line_error, run_script
 
 RUN_SH = ROOT / "scripts" / "run_infer_310.sh"
 EXPORT_BATCH = 4  # val gets 9 clips here: the last .bin batch is padded

@@ -10,8 +10,8 @@ import pytest
 
 from src.cluster.rank_table import host_devices, main
 from src.errors import UserError
-from tests.conftest import ROOT
-from tests.msrun_jobs import NARROW, launch_env, make_corpus
+from tests.helpers.msrun_jobs import NARROW, launch_env, make_corpus
+from tests.helpers.processes import ROOT
 
 SCRIPTS = ROOT / "scripts"
 
@@ -79,7 +79,6 @@ def corpus(tmp_path_factory):
     return make_corpus(tmp_path_factory.mktemp("scripts"), num_clips=16)
 
 
-@pytest.mark.e2e
 def test_standalone_train_then_eval_scripts_on_cpu(corpus, tmp_path):
     """The Ascend 1p scripts with --device_target CPU: logs in the working folder, checkpoint, eval."""
     ckpt = tmp_path / "ckpt"
@@ -97,7 +96,6 @@ def test_standalone_train_then_eval_scripts_on_cpu(corpus, tmp_path):
     assert json.loads((ckpt / "eval_val.json").read_text())["split"] == "val"
 
 
-@pytest.mark.e2e
 def test_rank_table_script_starts_one_rank_per_device_and_names_the_one_that_fails(corpus, tmp_path):
     """No Ascend here: the ranks start (DEVICE_ID/RANK_ID/RANK_SIZE from the table, one folder and log
     each) and fail to join HCCL; the script stops and names the first failing rank."""

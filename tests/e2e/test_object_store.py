@@ -18,8 +18,8 @@ import pytest
 
 from src.cluster.object_store import Mirror, S3Store, parse_url
 from src.errors import UserError
-from tests.conftest import ROOT, assert_one_line_error
-from tests.msrun_jobs import NARROW, finish, free_port, launch_env, make_corpus, start
+from tests.helpers.msrun_jobs import NARROW, finish, free_port, launch_env, make_corpus, start
+from tests.helpers.processes import ROOT, assert_one_line_error
 
 STORE_VARS = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "S3_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
               "AWS_SESSION_TOKEN", "AWS_PROFILE")

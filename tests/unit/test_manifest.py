@@ -9,7 +9,7 @@ from src import features
 from src.errors import UserError
 from src.file_names import MANIFEST_FILE
 from src.preprocess.manifest import check_dataset, package_versions
-from tests.conftest import assert_one_line_error, run_script
+from tests.helpers.processes import assert_one_line_error, run_script
 
 
 def _write(mr, **changes):
@@ -62,6 +62,7 @@ def test_package_versions_name_the_feature_stack():
     assert versions["librosa"] == features.feature_params()["librosa_version"]
 
 
+@pytest.mark.e2e
 def test_train_refuses_a_dataset_made_with_other_feature_settings(tmp_path):
     mr = _write(tmp_path / "mr", features={"hop_length": 512})
     (mr / "tags.txt").write_text("".join(f"t{i}\n" for i in range(50)))

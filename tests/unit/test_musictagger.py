@@ -15,7 +15,7 @@ from src.musictagger import (
     count_trainable_parameters,
     load_model_params,
 )
-from tests.conftest import NARROW_CHANNELS
+from tests.helpers.models import NARROW_CHANNELS
 
 REFERENCE_PARAMETERS = 17_362_610
 

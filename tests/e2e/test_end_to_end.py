@@ -13,7 +13,8 @@ import pytest
 from src import checkpoint, demo_data, features
 from src.preprocess.annotations import read_annotations, top_tags
 from src.tag_list import read_tag_list
-from tests.conftest import NARROW_CHANNELS, ROOT, run_script
+from tests.helpers.models import NARROW_CHANNELS
+from tests.helpers.processes import ROOT, run_script
 
 NARROW = ["--channels", str(list(NARROW_CHANNELS)), "--batch_size", "4", "--eval_batch_size", "8",
           "--device_target", "CPU"]

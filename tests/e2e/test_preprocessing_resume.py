@@ -18,8 +18,8 @@ from src.features import FEATURE_SHAPE
 from src.preprocess.annotations import read_annotations
 from src.preprocess.splits import MTAT_FOLDER_SPLIT
 from src.preprocess.work_store import WorkStore, exclusive
-from tests.conftest import ROOT, assert_one_line_error, run_script
-from tests.preprocessing_helpers import dataset_content
+from tests.helpers.datasets import dataset_content
+from tests.helpers.processes import ROOT, assert_one_line_error, run_script
 
 NUM_CLIPS = 24
 

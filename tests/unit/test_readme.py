@@ -1,13 +1,12 @@
 """The README's promises that can be checked mechanically: the two commands, CI, config keys."""
 
 import re
-from pathlib import Path
 
 import yaml
 
 from src.model_utils.config_table import REGENERATE, config_table, replace_table
+from tests.helpers.processes import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers.processes import ROOT
+
 APP = ROOT / "ascend310_infer"
 STUB = APP / "test" / "stub"
 BUILD_SH = APP / "build.sh"

@@ -127,3 +127,12 @@ def test_config_table_lists_defaults_and_choices_and_writes_only_between_the_mar
     assert write_table(readme, config) is False
     with pytest.raises(UserError, match="expected the markers"):
         replace_table("no markers here", "table")
+
+
+def test_pick_builds_a_dataclass_from_the_keys_of_its_field_names():
+    from src.musictagger import ModelParams
+
+    params = get_config(["--channels", "[1,4,8,8,16]", "--num_classes", "7"]).pick(ModelParams)
+    assert params.channels == (1, 4, 8, 8, 16) and params.num_classes == 7
+    assert params.n_mels == ModelParams().n_mels  # not a config key: the dataclass default
+    assert get_config([]).pick(ModelParams, num_classes=3).num_classes == 3  # given values win

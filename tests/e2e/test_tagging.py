@@ -15,8 +15,8 @@ from src.inference.backends import OnnxBackend, predict_all
 from src.inference.exporting import export_model
 from src.inference.tagging import collect_audio, tag_tracks, window_starts
 from src.tag_list import check_tag_count, resolve_tags, tag_list_candidates, tags_or_numbered
-from tests.conftest import NARROW_CHANNELS, assert_one_line_error, run_script
-from tests.inference_helpers import random_network, save_checkpoint, write_tags, write_tone
+from tests.helpers.models import NARROW_CHANNELS, random_network, save_checkpoint, write_tags, write_tone
+from tests.helpers.processes import assert_one_line_error, run_script
 
 HOP = 10.0
 CLIP = features.CLIP_SAMPLES

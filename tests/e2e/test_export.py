@@ -10,8 +10,8 @@ import yaml
 from src.errors import UserError
 from src.inference.formats import EXPORT_FORMATS, MODEL_SUFFIXES, backend_class, check_export_device
 from src.tag_list import read_tag_list
-from tests.conftest import NARROW_CHANNELS, ROOT, assert_one_line_error, run_script
-from tests.inference_helpers import feature_batch, random_network, save_checkpoint, write_tags
+from tests.helpers.models import NARROW_CHANNELS, feature_batch, random_network, save_checkpoint, write_tags
+from tests.helpers.processes import ROOT, assert_one_line_error, run_script
 
 MINDIR_TOL, ONNX_TOL = 1e-5, 1e-4
 

@@ -17,8 +17,8 @@ from src import demo_data, features
 from src.dataset import count_rows, find_shards
 from src.preprocess.annotations import read_annotations
 from src.tag_list import read_tag_list
-from tests.conftest import ROOT, assert_one_line_error, run_script
-from tests.preprocessing_helpers import dataset_content, split_rows
+from tests.helpers.datasets import dataset_content, split_rows
+from tests.helpers.processes import ROOT, assert_one_line_error, run_script
 
 ESCAPING = ("../outside.mp3", "/tmp/outside.mp3", "0/../../outside.mp3")
 

@@ -30,8 +30,8 @@ from src.demo_data import (
     generate_corpus,
     label_matrix,
 )
+from tests.helpers.processes import ROOT
 
-REPO = Path(__file__).resolve().parents[1]
 NUM_CLIPS = 48
 DURATION_S = 3.0
 MTAT_NAME = re.compile(r"^[0-9a-f]/[a-z0-9_]+-[a-z0-9_]+-\d\d-[a-z0-9_]+-\d+-\d+\.mp3$")
@@ -153,10 +153,11 @@ def test_rejects_an_empty_corpus(tmp_path: Path) -> None:
         generate_corpus(tmp_path, num_clips=0)
 
 
+@pytest.mark.e2e
 def test_cli_writes_a_full_length_corpus(tmp_path: Path) -> None:
     out = tmp_path / "cli"
     command = [sys.executable, "-m", "src.demo_data", "--out", str(out), "--num_clips", "2", "--seed", "3"]
-    result = subprocess.run([*command, "--inject_broken"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    result = subprocess.run([*command, "--inject_broken"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert len(result.stdout.strip().splitlines()) == 1 and "2 clips" in result.stdout
     rows = clip_rows(out)

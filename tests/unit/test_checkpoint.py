@@ -10,7 +10,7 @@ from src import checkpoint
 from src.errors import UserError
 from src.musictagger import ModelParams, MusicTaggerCNN
 from src.trainer import build_train_cell
-from tests.conftest import NARROW_CHANNELS
+from tests.helpers.models import NARROW_CHANNELS
 
 
 def _train_cell(num_classes=5):

@@ -14,8 +14,8 @@ from src.errors import UserError
 from src.features import FEATURE_SHAPE
 from src.inference import bin_protocol
 from src.inference.exporting import export_model
-from tests.conftest import NARROW_CHANNELS, ROOT, assert_one_line_error, run_script
-from tests.inference_helpers import random_network
+from tests.helpers.models import NARROW_CHANNELS, random_network
+from tests.helpers.processes import ROOT, assert_one_line_error, run_script
 
 NUM_CLIPS, NUM_CLASSES = 7, 50
 

@@ -8,7 +8,8 @@ import pytest
 from src.dataset import SplitWriter
 from src.features import FEATURE_SHAPE
 from src.tag_list import write_tag_list
-from tests.conftest import NARROW_CHANNELS, assert_one_line_error, run_script
+from tests.helpers.models import NARROW_CHANNELS
+from tests.helpers.processes import assert_one_line_error, run_script
 
 
 def _csv(path, tags, rows):

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from src import demo_data
-from tests.conftest import NARROW_CHANNELS, ROOT, run_script
+from tests.helpers.models import NARROW_CHANNELS
+from tests.helpers.processes import ROOT, run_script
 
 NARROW = ["--channels", str(list(NARROW_CHANNELS)), "--eval_batch_size", "8", "--device_target", "CPU"]
 LAUNCH_VARS = ("RANK_SIZE", "RANK_ID", "DEVICE_ID", "RANK_TABLE_FILE", "MS_ROLE", "MS_WORKER_NUM",

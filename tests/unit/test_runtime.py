@@ -8,14 +8,12 @@ import logging
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from src.errors import UserError
 from src.runtime import ONEDNN_ISA_VAR, apply_onednn_fix, available_devices, filter_mindspore_log, resolve_device
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers.processes import ROOT
 
 SETUP_THEN_CONV = """
 import sys
@@ -43,17 +41,20 @@ def _onednn_isa(args, user_isa=None):
     return lines[0].split("isa:", 1)[1]
 
 
+@pytest.mark.e2e
 def test_setup_runtime_caps_onednn_before_the_first_op():
     """With the cap lowered to SSE4.1, oneDNN must report SSE4.1: the variable is set in time."""
     assert _onednn_isa(["SSE41"]) == "Intel SSE4.1"
 
 
+@pytest.mark.e2e
 def test_default_cap_keeps_onednn_off_avx512():
     isa = _onednn_isa([])
     assert "AVX-512" not in isa and "AMX" not in isa, isa
     assert "AVX2" in isa or "SSE" in isa or "AVX" in isa
 
 
+@pytest.mark.e2e
 def test_user_choice_wins_over_the_cap():
     assert _onednn_isa([], user_isa="SSE41") == "Intel SSE4.1"
 

@@ -20,8 +20,8 @@ from src.dataset import SplitWriter, create_dataset, find_shards
 from src.errors import UserError
 from src.model_utils.config import get_config
 from src.musictagger import ModelParams, MusicTaggerCNN
-from tests.conftest import NARROW_CHANNELS, run_script
-from tests.msrun_jobs import (
+from tests.helpers.models import NARROW_CHANNELS
+from tests.helpers.msrun_jobs import (
     LAUNCH_VARS,
     NARROW,
     RUN_TIMEOUT,
@@ -34,6 +34,7 @@ from tests.msrun_jobs import (
     start,
     worker_pids,
 )
+from tests.helpers.processes import run_script
 
 # ---------- launcher-facing helpers (no MindSpore) ----------
 

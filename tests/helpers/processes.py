@@ -1,0 +1,26 @@
+"""Running the entry points as real processes, and the one-line error contract they keep."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_script(script: str, *args: str, env: dict | None = None, timeout: int = 600):
+    """Run an entry point (or `-m module`) as a real process from the repo root."""
+    command = [sys.executable, *script.split(), *args] if script.startswith("-m") else [sys.executable, script, *args]
+    return subprocess.run(command, cwd=ROOT, env={**os.environ, **(env or {})}, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def assert_one_line_error(result, *needles: str) -> str:
+    """Exit code 2, no traceback, and a last stderr line `error: ...` containing every needle."""
+    assert result.returncode == 2, (result.returncode, result.stderr[-3000:])
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("error: "), result.stderr[-3000:]
+    for needle in needles:
+        assert needle in line, line
+    return line
