@@ -32,8 +32,14 @@ def run(config: Config) -> int:
     ckpt = checkpoint_file(config.checkpoint_path, config.ckpt_file, config.model_name, config.prefix)
     network = load_network(ckpt, config.pick(ModelParams))
     check_tag_count(tags, tags_file, ckpt, network.params.num_classes)
-    scores, labels = predict(network, config.mr_path, config.eval_split, config.eval_batch_size,
-                             network.params.num_classes, config.num_parallel_workers)
+    scores, labels = predict(
+        network,
+        config.mr_path,
+        config.eval_split,
+        config.eval_batch_size,
+        network.params.num_classes,
+        config.num_parallel_workers,
+    )
     summary = summarize(labels, scores, tags)
     summary.update({"checkpoint": str(ckpt), "split": config.eval_split})
     print(format_per_tag_table(summary))

@@ -41,15 +41,18 @@ def run(config: Config) -> int:
     network = load_network(ckpt, config.pick(ModelParams))
     report = export_model(network, config.file_name, config.file_format, config.export_batch_size)
     if report.max_abs_diff is None:
-        print(f"exported {report.path} (input {list(report.input_shape)}); {config.file_format} is not checked "
-              f"here (MindSpore cannot load it back)")
+        print(
+            f"exported {report.path} (input {list(report.input_shape)}); {config.file_format} is not checked "
+            f"here (MindSpore cannot load it back)"
+        )
     else:
-        print(f"exported {report.path} (input {list(report.input_shape)}, "
-              f"{report.path.stat().st_size / 2**10:,.0f} KiB): max |exported - checkpoint| = "
-              f"{report.max_abs_diff:.3g} on a random batch "
-              f"(tolerance {EXPORT_FORMATS[config.file_format].tolerance:g})")
-    _write_tags_sidecar(ckpt, config.mr_path, Path(config.file_name + TAGS_SIDECAR_SUFFIX),
-                        network.params.num_classes)
+        print(
+            f"exported {report.path} (input {list(report.input_shape)}, "
+            f"{report.path.stat().st_size / 2**10:,.0f} KiB): max |exported - checkpoint| = "
+            f"{report.max_abs_diff:.3g} on a random batch "
+            f"(tolerance {EXPORT_FORMATS[config.file_format].tolerance:g})"
+        )
+    _write_tags_sidecar(ckpt, config.mr_path, Path(config.file_name + TAGS_SIDECAR_SUFFIX), network.params.num_classes)
     return 0
 
 
@@ -61,8 +64,12 @@ def _write_tags_sidecar(ckpt: Path, mr_path: str, target: Path, num_classes: int
         return
     tags = read_tag_list(source)
     if len(tags) != num_classes:
-        log.warning("%s lists %d tags, the model predicts %d: not copied; tag.py will need --tags_file",
-                    source, len(tags), num_classes)
+        log.warning(
+            "%s lists %d tags, the model predicts %d: not copied; tag.py will need --tags_file",
+            source,
+            len(tags),
+            num_classes,
+        )
         return
     write_tag_list(target, tags)
     log.info("tag names %s -> %s", source, target)

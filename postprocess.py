@@ -27,8 +27,10 @@ def run(config: Config) -> int:
     scores = read_results(config.post_result_path, labels)
     summary = summarize(labels, scores, tags_or_numbered(Path(config.mr_path) / TAGS_FILE, labels.shape[1]))
     if summary["num_tags_scored"] == 0:
-        raise UserError(f"{config.label_path}: no tag has both positive and negative clips among "
-                        f"{summary['num_samples']}; AUC is undefined")
+        raise UserError(
+            f"{config.label_path}: no tag has both positive and negative clips among "
+            f"{summary['num_samples']}; AUC is undefined"
+        )
     summary.update({"results": str(config.post_result_path), "labels": str(config.label_path)})
     print(format_per_tag_table(summary))
     if config.result_file:

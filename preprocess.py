@@ -1,7 +1,7 @@
 """Turn an annotated audio dataset (MTAT: annotations_final.csv + mp3 folders) into MindRecord shards.
 
-    python preprocess.py --audio_path ./data/mtat --mr_path ./data/mindrecord
-    python preprocess.py --preprocess_mode 310 --mr_path ./data/mindrecord --result_path ./preprocess_Result
+python preprocess.py --audio_path ./data/mtat --mr_path ./data/mindrecord
+python preprocess.py --preprocess_mode 310 --mr_path ./data/mindrecord --result_path ./preprocess_Result
 """
 
 from __future__ import annotations
@@ -29,30 +29,58 @@ def run(config: Config) -> int:
 
 def dataset_spec(config: Config) -> DatasetSpec:
     """What the dataset holds: every setting that defines the output (and its fingerprint)."""
-    split = SplitSpec(method=config.split, train_ratio=config.train_ratio, seed=config.split_seed,
-                      lists={"train": config.train_list, "val": config.val_list, "test": config.test_list})
-    return DatasetSpec(audio_path=config.audio_path, info_name=config.info_name, info_format=config.info_format,
-                       mr_path=config.mr_path, num_classes=config.num_classes, split=split,
-                       top_tags_from=config.top_tags_from, drop_untagged=config.drop_untagged,
-                       num_consumer=config.num_consumer)
+    split = SplitSpec(
+        method=config.split,
+        train_ratio=config.train_ratio,
+        seed=config.split_seed,
+        lists={"train": config.train_list, "val": config.val_list, "test": config.test_list},
+    )
+    return DatasetSpec(
+        audio_path=config.audio_path,
+        info_name=config.info_name,
+        info_format=config.info_format,
+        mr_path=config.mr_path,
+        num_classes=config.num_classes,
+        split=split,
+        top_tags_from=config.top_tags_from,
+        drop_untagged=config.drop_untagged,
+        num_consumer=config.num_consumer,
+    )
 
 
 def run_options(config: Config) -> RunOptions:
     """How this run works: workers, overwrite, per-clip .npy files, this host's part."""
-    return RunOptions(workers=config.preprocess_workers, overwrite=config.overwrite, keep_npy=config.keep_npy,
-                      npy_path=config.npy_path, num_shards=config.preprocess_num_shards,
-                      shard_id=config.preprocess_shard_id)
+    return RunOptions(
+        workers=config.preprocess_workers,
+        overwrite=config.overwrite,
+        keep_npy=config.keep_npy,
+        npy_path=config.npy_path,
+        num_shards=config.preprocess_num_shards,
+        shard_id=config.preprocess_shard_id,
+    )
 
 
 def run_310(config: Config) -> int:
     """The Ascend 310 side: the eval_split's shards as fcn4_bs{B}_{i}.bin batches + label_ids.npy."""
     from src.inference.bin_protocol import dump_split
 
-    report = dump_split(config.mr_path, config.eval_split, config.export_batch_size, config.num_classes,
-                        config.result_path, config.num_parallel_workers)
-    log.info("wrote %d %s clips as %d batches of %d (last padded with %d zero rows) to %s",
-             report["clips"], config.eval_split, report["batches"], config.export_batch_size,
-             report["padded_rows"], config.result_path)
+    report = dump_split(
+        config.mr_path,
+        config.eval_split,
+        config.export_batch_size,
+        config.num_classes,
+        config.result_path,
+        config.num_parallel_workers,
+    )
+    log.info(
+        "wrote %d %s clips as %d batches of %d (last padded with %d zero rows) to %s",
+        report["clips"],
+        config.eval_split,
+        report["batches"],
+        config.export_batch_size,
+        report["padded_rows"],
+        config.result_path,
+    )
     return 0
 
 

@@ -35,23 +35,36 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="FCN-4: tag audio files with a trained model", allow_abbrev=False)
     parser.add_argument("audio", nargs="+", help="audio files (mp3, wav, flac, ogg) and/or folders (recursive)")
     parser.add_argument("--model", required=True, help="checkpoint (.ckpt), MindIR (.mindir) or ONNX (.onnx) file")
-    parser.add_argument("--tags_file", default="", help="tag names, one per line, label 0 first (default: found "
-                        "beside the model)")
+    parser.add_argument(
+        "--tags_file", default="", help="tag names, one per line, label 0 first (default: found beside the model)"
+    )
     parser.add_argument("--top_k", type=int, default=5, help="tags shown per file (default 5)")
-    parser.add_argument("--hop_seconds", type=float, default=CLIP_SECONDS,
-                        help=f"start-to-start distance of the {CLIP_SECONDS} s windows of a longer track "
-                        f"(default {CLIP_SECONDS}: no overlap)")
-    parser.add_argument("--aggregate", choices=("mean", "max"), default="mean",
-                        help="a track's probability per tag: mean or max over its windows (for the ranking and "
-                        "the CSV; JSON has both)")
-    parser.add_argument("--batch_size", type=int, default=8,
-                        help="windows per model call (an exported model uses its own export batch)")
+    parser.add_argument(
+        "--hop_seconds",
+        type=float,
+        default=CLIP_SECONDS,
+        help=f"start-to-start distance of the {CLIP_SECONDS} s windows of a longer track "
+        f"(default {CLIP_SECONDS}: no overlap)",
+    )
+    parser.add_argument(
+        "--aggregate",
+        choices=("mean", "max"),
+        default="mean",
+        help="a track's probability per tag: mean or max over its windows (for the ranking and the CSV; JSON has both)",
+    )
+    parser.add_argument(
+        "--batch_size", type=int, default=8, help="windows per model call (an exported model uses its own export batch)"
+    )
     parser.add_argument("--workers", type=int, default=2, help="threads decoding audio ahead of the model (0: none)")
     parser.add_argument("--format", choices=FORMATS, default="text", help="text (default), csv or json")
     parser.add_argument("--output", default="", help="write the report to this file instead of stdout")
     parser.add_argument("--plot_dir", default="", help="save NAME_taggram.png and NAME_tags.png per file here")
-    parser.add_argument("--device_target", choices=("auto", "Ascend", "GPU", "CPU"), default="auto",
-                        help="device of a checkpoint or MindIR model (ONNX uses ONNX Runtime's)")
+    parser.add_argument(
+        "--device_target",
+        choices=("auto", "Ascend", "GPU", "CPU"),
+        default="auto",
+        help="device of a checkpoint or MindIR model (ONNX uses ONNX Runtime's)",
+    )
     parser.add_argument("--no_progress", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
 
@@ -82,8 +95,9 @@ def run(args: argparse.Namespace) -> int:
 
     began = time.perf_counter()
     tracks = []
-    for track in tag_tracks(backend, files, args.hop_seconds, args.batch_size, args.workers,
-                            progress=not args.no_progress):
+    for track in tag_tracks(
+        backend, files, args.hop_seconds, args.batch_size, args.workers, progress=not args.no_progress
+    ):
         tracks.append(track)
         if track.error:
             log.warning("skipped %s: %s", track.path, track.error)
@@ -101,8 +115,14 @@ def run(args: argparse.Namespace) -> int:
             tag_report.save_plots(track, tags, Path(args.plot_dir), names[track.path], args.top_k, args.aggregate)
         log.info("plots: %d taggram + %d bar-chart PNGs in %s", len(tagged), len(tagged), args.plot_dir)
     windows = sum(len(t.starts_s) for t in tagged)
-    log.info("tagged %d file(s), %d window(s) in %.1f s (%.2f files/s); skipped %d", len(tagged), windows, elapsed,
-             len(tagged) / elapsed, len(tracks) - len(tagged))
+    log.info(
+        "tagged %d file(s), %d window(s) in %.1f s (%.2f files/s); skipped %d",
+        len(tagged),
+        windows,
+        elapsed,
+        len(tagged) / elapsed,
+        len(tracks) - len(tagged),
+    )
     return 0
 
 
@@ -115,8 +135,12 @@ def _write_report(args: argparse.Namespace, tracks: list, tags: list[str], backe
     if args.format == "csv":
         text = tag_report.format_csv(tracks, tags, args.top_k, args.aggregate)
     elif args.format == "json":
-        meta = {"model": str(args.model), "backend": backend, "hop_seconds": args.hop_seconds,
-                "window_seconds": CLIP_SECONDS}
+        meta = {
+            "model": str(args.model),
+            "backend": backend,
+            "hop_seconds": args.hop_seconds,
+            "window_seconds": CLIP_SECONDS,
+        }
         text = tag_report.format_json(tracks, tags, args.top_k, args.aggregate, meta)
     else:
         text = "\n".join(tag_report.format_text(t, tags, args.top_k, args.aggregate) for t in tracks) + "\n"

@@ -36,12 +36,18 @@ def run(config: Config) -> int:
         check_dataset(options.mr_path, options.model.num_classes)
         tags = read_tag_list(f"{options.mr_path}/{TAGS_FILE}")
         if len(tags) != options.model.num_classes:
-            raise UserError(f"{options.mr_path}/{TAGS_FILE} lists {len(tags)} tags, "
-                            f"num_classes={options.model.num_classes}")
+            raise UserError(
+                f"{options.mr_path}/{TAGS_FILE} lists {len(tags)} tags, num_classes={options.model.num_classes}"
+            )
         state = train(options, tags, world, mirror, config.to_dict())
     best = f"best val ROC-AUC {state.best_auc:.4f} at epoch {state.best_epoch}" if state.best_epoch else "no val split"
-    log.info("done: %d epochs, %d steps, %s; checkpoints in %s", state.epoch, state.global_step, best,
-             options.checkpoint_path)
+    log.info(
+        "done: %d epochs, %d steps, %s; checkpoints in %s",
+        state.epoch,
+        state.global_step,
+        best,
+        options.checkpoint_path,
+    )
     return 0
 
 

@@ -35,8 +35,14 @@ def measure(isa: str | None, batch_size: int, steps: int) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "ONEDNN_MAX_CPU_ISA"}
     if isa:
         env["ONEDNN_MAX_CPU_ISA"] = isa
-    out = subprocess.run([sys.executable, __file__, "--child", "--batch_size", str(batch_size), "--steps",
-                          str(steps)], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", "--batch_size", str(batch_size), "--steps", str(steps)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -59,16 +65,21 @@ def main() -> int:
     for _ in range(args.repeats):
         for name, isa in SETTINGS.items():
             runs[name].append(measure(isa, args.batch_size, args.steps))
-    results = {name: {key: statistics.median(r[key] for r in rates) for key in rates[0]}
-               for name, rates in runs.items()}
-    print(f"full FCN-4, batch {args.batch_size}, {args.steps} timed steps, median of {args.repeats} alternating "
-          f"runs, CPU: {cpu_flags()}, {os.cpu_count()} cores")
+    results = {
+        name: {key: statistics.median(r[key] for r in rates) for key in rates[0]} for name, rates in runs.items()
+    }
+    print(
+        f"full FCN-4, batch {args.batch_size}, {args.steps} timed steps, median of {args.repeats} alternating "
+        f"runs, CPU: {cpu_flags()}, {os.cpu_count()} cores"
+    )
     print(f"{'setting':40s} {'train samples/s':>16s} {'infer samples/s':>16s}")
     for name, rates in results.items():
         print(f"{name:40s} {rates['train_samples_s']:16.3f} {rates['infer_samples_s']:16.3f}")
     fixed, raw = results.values()
-    print(f"ratio with/without cap: train {fixed['train_samples_s'] / raw['train_samples_s']:.2f}x, "
-          f"infer {fixed['infer_samples_s'] / raw['infer_samples_s']:.2f}x")
+    print(
+        f"ratio with/without cap: train {fixed['train_samples_s'] / raw['train_samples_s']:.2f}x, "
+        f"infer {fixed['infer_samples_s'] / raw['infer_samples_s']:.2f}x"
+    )
     return 0
 
 

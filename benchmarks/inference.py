@@ -60,8 +60,14 @@ def child(model: str, music: str, batch_size: int, steps: int) -> dict:
     began = time.perf_counter()
     tracks = list(tag_tracks(backend, files, features.CLIP_SECONDS, batch_size, workers=2, progress=False))
     tracks_s = len(tracks) / (time.perf_counter() - began)
-    return {"load_s": load_s, "samples_s": samples_s, "tracks_s": tracks_s, "loaded_mib": loaded,
-            "peak_mib": memory_mib()["peak"], "windows": sum(len(t.starts_s) for t in tracks)}
+    return {
+        "load_s": load_s,
+        "samples_s": samples_s,
+        "tracks_s": tracks_s,
+        "loaded_mib": loaded,
+        "peak_mib": memory_mib()["peak"],
+        "windows": sum(len(t.starts_s) for t in tracks),
+    }
 
 
 def features_only(music: str) -> dict:
@@ -101,13 +107,43 @@ def prepare(folder: Path, batch_size: int, tracks: int) -> dict:
     """A random full-size checkpoint, its exports in every format that loads back (through export.py), mp3 tracks."""
     models = {"checkpoint": run_child("--make_checkpoint", str(folder))["checkpoint"]}
     for file_format in BENCHED:
-        subprocess.run([sys.executable, "export.py", "--ckpt_file", models["checkpoint"], "--file_name",
-                        str(folder / "fcn4"), "--file_format", file_format, "--export_batch_size", str(batch_size),
-                        "--device_target", "CPU"], cwd=ROOT, check=True, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "export.py",
+                "--ckpt_file",
+                models["checkpoint"],
+                "--file_name",
+                str(folder / "fcn4"),
+                "--file_format",
+                file_format,
+                "--export_batch_size",
+                str(batch_size),
+                "--device_target",
+                "CPU",
+            ],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
         fmt = EXPORT_FORMATS[file_format]
         models[fmt.backend.kind] = str(folder / f"fcn4{fmt.suffix}")
-    subprocess.run([sys.executable, "-m", "src.demo_data", "--out", str(folder / "music"), "--num_clips",
-                    str(tracks), "--seed", "1"], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "src.demo_data",
+            "--out",
+            str(folder / "music"),
+            "--num_clips",
+            str(tracks),
+            "--seed",
+            "1",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     return models
 
 
@@ -134,25 +170,35 @@ def main() -> int:
         folder = Path(tmp)
         models = prepare(folder, args.batch_size, args.tracks)
         music = str(folder / "music")
-        results = {name: run_child("--child", path, music, "--batch_size", str(args.batch_size), "--steps",
-                                   str(args.steps)) for name, path in models.items()}
+        results = {
+            name: run_child("--child", path, music, "--batch_size", str(args.batch_size), "--steps", str(args.steps))
+            for name, path in models.items()
+        }
         decode = run_child("--features_only", music)
         sizes = {name: Path(path).stat().st_size / 2**20 for name, path in models.items()}
 
     isa = os.environ.get("ONEDNN_MAX_CPU_ISA", "AVX2 (toolkit default)")
-    print(f"full FCN-4 (17.4 M parameters), CPU, {os.cpu_count()} cores, oneDNN ISA cap {isa}; "
-          f"batch {args.batch_size}, {args.steps} timed calls; {args.tracks} tracks of 29.1 s (mp3, 16 kHz)")
-    header = f"{'backend':12s} {'file MiB':>9s} {'load s':>7s} {'samples/s':>10s} {'tracks/s':>9s} " \
-             f"{'RSS loaded MiB':>15s} {'peak MiB':>9s}"
+    print(
+        f"full FCN-4 (17.4 M parameters), CPU, {os.cpu_count()} cores, oneDNN ISA cap {isa}; "
+        f"batch {args.batch_size}, {args.steps} timed calls; {args.tracks} tracks of 29.1 s (mp3, 16 kHz)"
+    )
+    header = (
+        f"{'backend':12s} {'file MiB':>9s} {'load s':>7s} {'samples/s':>10s} {'tracks/s':>9s} "
+        f"{'RSS loaded MiB':>15s} {'peak MiB':>9s}"
+    )
     print(header)
     for name, r in results.items():
-        print(f"{name:12s} {sizes[name]:9.1f} {r['load_s']:7.2f} {r['samples_s']:10.2f} {r['tracks_s']:9.2f} "
-              f"{r['loaded_mib']:15.0f} {r['peak_mib']:9.0f}")
+        print(
+            f"{name:12s} {sizes[name]:9.1f} {r['load_s']:7.2f} {r['samples_s']:10.2f} {r['tracks_s']:9.2f} "
+            f"{r['loaded_mib']:15.0f} {r['peak_mib']:9.0f}"
+        )
     base = results["checkpoint"]
     for name in BENCHED:
         kind = EXPORT_FORMATS[name].backend.kind
-        print(f"{kind} / checkpoint: model {results[kind]['samples_s'] / base['samples_s']:.2f}x, "
-              f"end-to-end {results[kind]['tracks_s'] / base['tracks_s']:.2f}x")
+        print(
+            f"{kind} / checkpoint: model {results[kind]['samples_s'] / base['samples_s']:.2f}x, "
+            f"end-to-end {results[kind]['tracks_s'] / base['tracks_s']:.2f}x"
+        )
     print(f"decode + features alone (1 thread, no model): {decode['tracks_s']:.1f} tracks/s")
     return 0
 

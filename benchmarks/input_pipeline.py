@@ -31,8 +31,9 @@ def write_shards(directory: Path, clips: int) -> None:
     rng = np.random.default_rng(0)
     writer = SplitWriter(directory, "train", 4, NUM_CLASSES)
     for i in range(clips):
-        writer.add(i, rng.normal(size=FEATURE_SHAPE).astype(np.float32),
-                   (rng.random(NUM_CLASSES) > 0.8).astype(np.int32))
+        writer.add(
+            i, rng.normal(size=FEATURE_SHAPE).astype(np.float32), (rng.random(NUM_CLASSES) > 0.8).astype(np.int32)
+        )
     writer.commit()
 
 
@@ -56,8 +57,10 @@ def main() -> int:
         write_shards(Path(tmp), args.clips)
         read = read_rate(Path(tmp), args.batch_size, args.workers)
     train = fcn4_rates(args.batch_size, steps=2)["train_samples_s"]
-    print(f"MindRecord read ({args.clips} clips, batch {args.batch_size}, {args.workers} workers): "
-          f"{read:.1f} samples/s ({read * CLIP_BYTES / 2**20:.0f} MiB/s)")
+    print(
+        f"MindRecord read ({args.clips} clips, batch {args.batch_size}, {args.workers} workers): "
+        f"{read:.1f} samples/s ({read * CLIP_BYTES / 2**20:.0f} MiB/s)"
+    )
     print(f"full FCN-4 training consumes: {train:.2f} samples/s")
     print(f"ratio read/consume: {read / train:.0f}x (input pipeline is {'not ' if read > train else ''}the bottleneck)")
     return 0

@@ -92,17 +92,34 @@ def run_measured(command: list[str], interval_s: float = 0.05) -> dict:
 
 def run_toolkit(audio_path: Path, mr_path: Path, workers: int) -> dict:
     """preprocess.py on a corpus; adds the report's clips/s (pool start to published shards)."""
-    result = run_measured([sys.executable, "preprocess.py", "--audio_path", str(audio_path), "--mr_path",
-                           str(mr_path), "--preprocess_workers", str(workers), "--overwrite", "True"])
+    result = run_measured(
+        [
+            sys.executable,
+            "preprocess.py",
+            "--audio_path",
+            str(audio_path),
+            "--mr_path",
+            str(mr_path),
+            "--preprocess_workers",
+            str(workers),
+            "--overwrite",
+            "True",
+        ]
+    )
     report = json.loads((mr_path / REPORT_FILE).read_text())
     cpu = report["cpu_seconds"]
-    return {**result, "clips_per_s": report["clips_per_s"], "clips": report["computed"],
-            "cpu_ms_per_clip": (cpu["main"] + cpu["workers"]) / report["computed"] * 1000,
-            "worker_cpu_ms_per_clip": cpu["workers"] / report["computed"] * 1000}
+    return {
+        **result,
+        "clips_per_s": report["clips_per_s"],
+        "clips": report["computed"],
+        "cpu_ms_per_clip": (cpu["main"] + cpu["workers"]) / report["computed"] * 1000,
+        "worker_cpu_ms_per_clip": cpu["workers"] / report["computed"] * 1000,
+    }
 
 
 def run_reference_style(audio_path: Path, out: Path) -> dict:
     """benchmarks/preprocess_reference_style.py on a corpus; adds its clips/s (first clip to committed shards)."""
-    result = run_measured([sys.executable, "benchmarks/preprocess_reference_style.py", "--audio_path",
-                           str(audio_path), "--out", str(out)])
+    result = run_measured(
+        [sys.executable, "benchmarks/preprocess_reference_style.py", "--audio_path", str(audio_path), "--out", str(out)]
+    )
     return {**result, **json.loads(result["stdout"].strip().splitlines()[-1])}

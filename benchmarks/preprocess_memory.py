@@ -32,8 +32,10 @@ def main() -> int:
         results = {}
         for clips in (args.small, args.large):
             corpus = tiled_corpus(work, clips)
-            results[clips] = {"preprocess.py": run_toolkit(corpus, work / f"mr_{clips}", 0),
-                              "reference-style": run_reference_style(corpus, work / f"ref_{clips}")}
+            results[clips] = {
+                "preprocess.py": run_toolkit(corpus, work / f"mr_{clips}", 0),
+                "reference-style": run_reference_style(corpus, work / f"ref_{clips}"),
+            }
             shutil.rmtree(work / f"ref_{clips}")
         report(results, args.small, args.large)
     return 0
@@ -45,13 +47,17 @@ def report(results: dict, small: int, large: int) -> None:
     print(f"{'pipeline':16s} {'clips':>6s} {'main RSS':>9s} {'worker RSS':>11s} {'footprint':>10s} {'clips/s':>8s}")
     for clips, runs in results.items():
         for name, run in runs.items():
-            print(f"{name:16s} {clips:6d} {run['peak_rss_mib']:9.0f} {run['peak_worker_rss_mib']:11.0f} "
-                  f"{run['peak_footprint_mib']:10.0f} {run['clips_per_s']:8.1f}")
+            print(
+                f"{name:16s} {clips:6d} {run['peak_rss_mib']:9.0f} {run['peak_worker_rss_mib']:11.0f} "
+                f"{run['peak_footprint_mib']:10.0f} {run['clips_per_s']:8.1f}"
+            )
     for name in results[small]:
         a, b = results[small][name], results[large][name]
-        print(f"{name}: {large} vs {small} clips: peak RSS {b['peak_rss_mib'] / a['peak_rss_mib']:.2f}x, "
-              f"peak footprint {b['peak_footprint_mib'] / a['peak_footprint_mib']:.2f}x"
-              + (" (target < 1.3x)" if name == "preprocess.py" else ""))
+        print(
+            f"{name}: {large} vs {small} clips: peak RSS {b['peak_rss_mib'] / a['peak_rss_mib']:.2f}x, "
+            f"peak footprint {b['peak_footprint_mib'] / a['peak_footprint_mib']:.2f}x"
+            + (" (target < 1.3x)" if name == "preprocess.py" else "")
+        )
 
 
 if __name__ == "__main__":

@@ -47,16 +47,26 @@ def main() -> int:
     for mp3_path in annotations.mp3_paths:
         npy_files.append(out / NPY_DIR / (mp3_path.replace("/", "_") + ".npy"))
         np.save(npy_files[-1], features.extract(root / mp3_path))
-    data = [{"id": int(clip_id), "feature": np.load(path), "label": label}
-            for clip_id, path, label in zip(annotations.clip_ids, npy_files, labels, strict=True)]
+    data = [
+        {"id": int(clip_id), "feature": np.load(path), "label": label}
+        for clip_id, path, label in zip(annotations.clip_ids, npy_files, labels, strict=True)
+    ]
     writer = FileWriter(str(out / shard_base("train")), shard_num=args.num_shards, overwrite=True)
     writer.add_schema(mindrecord_schema(50), "reference_style")
     writer.add_index(["id"])
     writer.write_raw_data(data)
     writer.commit()
     seconds = time.perf_counter() - began
-    print(json.dumps({"clips": len(data), "seconds": seconds, "clips_per_s": len(data) / seconds,
-                      "cpu_ms_per_clip": (time.process_time() - cpu) / len(data) * 1000}))
+    print(
+        json.dumps(
+            {
+                "clips": len(data),
+                "seconds": seconds,
+                "clips_per_s": len(data) / seconds,
+                "cpu_ms_per_clip": (time.process_time() - cpu) / len(data) * 1000,
+            }
+        )
+    )
     return 0
 
 

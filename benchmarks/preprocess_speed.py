@@ -36,8 +36,10 @@ def floor_rate(corpus: Path) -> dict:
         began, cpu = time.perf_counter(), time.process_time()
         for path in paths:
             features.extract(path)
-        return {"clips_per_s": len(paths) / (time.perf_counter() - began),
-                "cpu_ms_per_clip": (time.process_time() - cpu) / len(paths) * 1000}
+        return {
+            "clips_per_s": len(paths) / (time.perf_counter() - began),
+            "cpu_ms_per_clip": (time.process_time() - cpu) / len(paths) * 1000,
+        }
 
 
 def main() -> int:
@@ -50,10 +52,12 @@ def main() -> int:
         corpus = tiled_corpus(work, args.clips)
         best: dict[str, dict] = {}
         for _ in range(args.repeats):
-            runs = {"floor": floor_rate(corpus),
-                    "1 worker": run_toolkit(corpus, work / "w1", 1),
-                    "2 workers": run_toolkit(corpus, work / "w2", 2),
-                    "reference-style serial": run_reference_style(corpus, work / "ref")}
+            runs = {
+                "floor": floor_rate(corpus),
+                "1 worker": run_toolkit(corpus, work / "w1", 1),
+                "2 workers": run_toolkit(corpus, work / "w2", 2),
+                "reference-style serial": run_reference_style(corpus, work / "ref"),
+            }
             for name, run in runs.items():
                 if name not in best or run["clips_per_s"] > best[name]["clips_per_s"]:
                     best[name] = run
@@ -65,20 +69,28 @@ def report(best: dict[str, dict], clips: int, repeats: int) -> None:
     floor = best["floor"]["clips_per_s"]
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"{clips} clips (29.1 s, 16 kHz mono mp3), {os.cpu_count()} cores, best of {repeats}; load average {load}")
-    print(f"{'run':24s} {'clips/s':>8s} {'vs floor':>9s} {'CPU ms/clip':>12s} {'main RSS MiB':>13s} "
-          f"{'footprint MiB':>14s}")
+    print(
+        f"{'run':24s} {'clips/s':>8s} {'vs floor':>9s} {'CPU ms/clip':>12s} {'main RSS MiB':>13s} "
+        f"{'footprint MiB':>14s}"
+    )
     for name, run in best.items():
         rss = f"{run['peak_rss_mib']:13.0f} {run['peak_footprint_mib']:14.0f}" if "peak_rss_mib" in run else ""
-        print(f"{name:24s} {run['clips_per_s']:8.2f} {run['clips_per_s'] / floor:9.0%} "
-              f"{run['cpu_ms_per_clip']:12.1f} {rss}")
+        print(
+            f"{name:24s} {run['clips_per_s']:8.2f} {run['clips_per_s'] / floor:9.0%} "
+            f"{run['cpu_ms_per_clip']:12.1f} {rss}"
+        )
     one, two, ref = best["1 worker"], best["2 workers"], best["reference-style serial"]
     print(f"1 worker / floor: {one['clips_per_s'] / floor:.2f} (target >= 0.80)")
-    print(f"2 workers / 1 worker: {two['clips_per_s'] / one['clips_per_s']:.2f}x measured (target >= 1.7x on 2 cores); "
-          f"CPU-time bound on 2 idle cores: {2 * one['worker_cpu_ms_per_clip'] / two['cpu_ms_per_clip']:.2f}x "
-          f"(2 x one worker's CPU ms/clip / all processes' CPU ms/clip with 2 workers)")
-    print(f"2 workers vs reference-style: throughput {two['clips_per_s'] / ref['clips_per_s']:.2f}x, "
-          f"peak RSS {two['peak_rss_mib'] / ref['peak_rss_mib']:.2f}x, "
-          f"peak footprint (workers included) {two['peak_footprint_mib'] / ref['peak_footprint_mib']:.2f}x")
+    print(
+        f"2 workers / 1 worker: {two['clips_per_s'] / one['clips_per_s']:.2f}x measured (target >= 1.7x on 2 cores); "
+        f"CPU-time bound on 2 idle cores: {2 * one['worker_cpu_ms_per_clip'] / two['cpu_ms_per_clip']:.2f}x "
+        f"(2 x one worker's CPU ms/clip / all processes' CPU ms/clip with 2 workers)"
+    )
+    print(
+        f"2 workers vs reference-style: throughput {two['clips_per_s'] / ref['clips_per_s']:.2f}x, "
+        f"peak RSS {two['peak_rss_mib'] / ref['peak_rss_mib']:.2f}x, "
+        f"peak footprint (workers included) {two['peak_footprint_mib'] / ref['peak_footprint_mib']:.2f}x"
+    )
 
 
 if __name__ == "__main__":

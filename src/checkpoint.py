@@ -38,8 +38,7 @@ def read(path: str | Path) -> dict:
     try:
         return ms.load_checkpoint(str(path))
     except (ValueError, RuntimeError, OSError) as exc:
-        raise UserError(f"checkpoint {path} is not a readable MindSpore checkpoint "
-                        f"({first_line(exc)})") from None
+        raise UserError(f"checkpoint {path} is not a readable MindSpore checkpoint ({first_line(exc)})") from None
 
 
 def load_into(cell, path: str | Path, params: dict | None = None) -> dict:
@@ -52,12 +51,15 @@ def load_into(cell, path: str | Path, params: dict | None = None) -> dict:
     params = read(path) if params is None else params
     for param in cell.get_parameters():
         if param.name not in params:
-            raise UserError(f"checkpoint {path} has no parameter '{param.name}' "
-                            f"(not an FCN-4 checkpoint, or another model layout)")
+            raise UserError(
+                f"checkpoint {path} has no parameter '{param.name}' (not an FCN-4 checkpoint, or another model layout)"
+            )
         got = tuple(params[param.name].shape)
         if got != tuple(param.shape):
-            raise UserError(f"checkpoint {path}: parameter '{param.name}' has shape {got}, the network "
-                            f"expects {tuple(param.shape)} (check channels / num_classes)")
+            raise UserError(
+                f"checkpoint {path}: parameter '{param.name}' has shape {got}, the network "
+                f"expects {tuple(param.shape)} (check channels / num_classes)"
+            )
     wanted = {p.name for p in cell.get_parameters()}
     ms.load_param_into_net(cell, {k: v for k, v in params.items() if k in wanted}, strict_load=True)
     return params
@@ -65,8 +67,9 @@ def load_into(cell, path: str | Path, params: dict | None = None) -> dict:
 
 def rotate(directory: Path, prefix: str, keep: int) -> list[Path]:
     """Delete all but the `keep` newest PREFIX-EPOCH_STEP.ckpt files of directory; returns the deleted ones."""
-    found = sorted((p for p in directory.iterdir() if is_step_checkpoint(p.name, prefix)),
-                   key=lambda p: p.stat().st_mtime_ns)
+    found = sorted(
+        (p for p in directory.iterdir() if is_step_checkpoint(p.name, prefix)), key=lambda p: p.stat().st_mtime_ns
+    )
     stale = found[:-keep]
     for old in stale:
         old.unlink()

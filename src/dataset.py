@@ -34,8 +34,10 @@ def find_shards(mr_dir: str | Path, split: str) -> list[Path]:
     """
     files = split_shards(mr_dir, split)
     if not files:
-        raise UserError(f"no MindRecord shards for split '{split}' in {mr_dir} "
-                        f"(expected {shard_base(split)}0...; run preprocess.py first)")
+        raise UserError(
+            f"no MindRecord shards for split '{split}' in {mr_dir} "
+            f"(expected {shard_base(split)}0...; run preprocess.py first)"
+        )
     return files
 
 
@@ -62,8 +64,13 @@ class SplitWriter:
         self.count = 0
 
     def add(self, clip_id: int, feature: np.ndarray, label: np.ndarray) -> None:
-        self.rows.append({"id": int(clip_id), "feature": feature.astype(np.float32, copy=False),
-                          "label": label.astype(np.int32, copy=False)})
+        self.rows.append(
+            {
+                "id": int(clip_id),
+                "feature": feature.astype(np.float32, copy=False),
+                "label": label.astype(np.int32, copy=False),
+            }
+        )
         if len(self.rows) >= WRITE_CHUNK:
             self._flush()
 
@@ -104,8 +111,9 @@ def check_schema(files: list[Path], num_classes: int) -> None:
         if got is None:
             raise UserError(f"{files[0]}: MindRecord has no '{field}' field; expected schema {expected}")
         if got.get("type") != spec["type"] or list(got.get("shape", [])) != spec.get("shape", []):
-            raise UserError(f"{files[0]}: field '{field}' is {got}, expected {spec} "
-                            f"(made with another schema or num_classes?)")
+            raise UserError(
+                f"{files[0]}: field '{field}' is {got}, expected {spec} (made with another schema or num_classes?)"
+            )
 
 
 def count_rows(files: list[Path]) -> int:
@@ -117,9 +125,18 @@ def count_rows(files: list[Path]) -> int:
     return total
 
 
-def create_dataset(mr_dir: str | Path, split: str, batch_size: int, num_classes: int, training: bool,
-                   seed: int = 1, num_shards: int | None = None, shard_id: int | None = None,
-                   num_parallel_workers: int = 2, with_ids: bool = False):
+def create_dataset(
+    mr_dir: str | Path,
+    split: str,
+    batch_size: int,
+    num_classes: int,
+    training: bool,
+    seed: int = 1,
+    num_shards: int | None = None,
+    shard_id: int | None = None,
+    num_parallel_workers: int = 2,
+    with_ids: bool = False,
+):
     """MindDataset of (feature float32 (B,1,96,1366), label float32 (B,C)) batches, led by the
     clip ids int32 (B,) when with_ids.
 
@@ -136,7 +153,13 @@ def create_dataset(mr_dir: str | Path, split: str, batch_size: int, num_classes:
     check_schema(files, num_classes)
     ds.config.set_seed(seed)
     columns = ["id", "feature", "label"] if with_ids else ["feature", "label"]
-    data = ds.MindDataset([str(f) for f in files], columns_list=columns, shuffle=training,
-                          num_shards=num_shards, shard_id=shard_id, num_parallel_workers=num_parallel_workers)
+    data = ds.MindDataset(
+        [str(f) for f in files],
+        columns_list=columns,
+        shuffle=training,
+        num_shards=num_shards,
+        shard_id=shard_id,
+        num_parallel_workers=num_parallel_workers,
+    )
     data = data.map(operations=transforms.TypeCast(ms.float32), input_columns="label")
     return data.batch(batch_size, drop_remainder=training)

@@ -53,8 +53,7 @@ TAG_COLUMNS = (
 EMPTY_MTAT_PATHS = (
     "6/norine_braun-now_and_zen-08-gently-117-146.mp3",
     "8/jacob_heringman-josquin_des_prez_lute_settings-19-gintzler__pater_noster-204-233.mp3",
-    "9/american_baroque-dances_and_suites_of_rameau_and_couperin-25-le_petit_rien_xiveme_ordre"
-    "_couperin-88-117.mp3",
+    "9/american_baroque-dances_and_suites_of_rameau_and_couperin-25-le_petit_rien_xiveme_ordre_couperin-88-117.mp3",
 )
 TRUNCATED_PATH = "c/broken_demo-damaged_files-01-truncated_download-0-29.mp3"
 UNDECODABLE_PATH = "d/broken_demo-damaged_files-02-random_bytes-30-59.mp3"
@@ -449,9 +448,7 @@ def _piano_left_hand(n: int, step_s: float, key: int, rng: np.random.Generator) 
     return _line(_note_clock(onsets, n), _melody(len(onsets), PIANO_BASS.midi, key, rng), PIANO_BASS, 0.0, rng)
 
 
-def _sitar_colour(
-    y: np.ndarray, onsets: np.ndarray, timbre: Timbre, key: int, rng: np.random.Generator
-) -> np.ndarray:
+def _sitar_colour(y: np.ndarray, onsets: np.ndarray, timbre: Timbre, key: int, rng: np.random.Generator) -> np.ndarray:
     """A re-plucked tonic drone and the jawari bridge's buzz, the sitar's unmistakable marks."""
     tonic = timbre.midi[0] + (key - timbre.midi[0]) % 12 - 12
     drone = Timbre((tonic, tonic + 12), tilt=timbre.tilt, pluck=timbre.pluck, decay_s=2.5)
@@ -510,9 +507,7 @@ def _fold(midi: np.ndarray, midi_range: tuple[int, int]) -> np.ndarray:
     return midi_range[0] + np.mod(midi - midi_range[0], 12)
 
 
-def _formants(
-    source: np.ndarray, clock: _Clock, notes: int, scale: float, rng: np.random.Generator
-) -> np.ndarray:
+def _formants(source: np.ndarray, clock: _Clock, notes: int, scale: float, rng: np.random.Generator) -> np.ndarray:
     """Filter each note through its vowel's formant cascade (three vowels per clip)."""
     vowels = rng.choice(len(VOWELS), size=3, replace=False)
     note_vowel = rng.choice(vowels, size=notes)[clock.index]

@@ -44,7 +44,6 @@ MIN_SECONDS = 1.0
 MIN_SAMPLES = int(MIN_SECONDS * SAMPLE_RATE)
 
 
-
 class AudioError(Exception):
     """A clip that cannot be turned into features; `reason` says why in a few words."""
 

@@ -33,9 +33,7 @@ def _validate(labels: Any, scores: Any) -> tuple[np.ndarray, np.ndarray]:
     labels = np.asarray(labels)
     scores = np.asarray(scores)
     if labels.shape != scores.shape:
-        raise ValueError(
-            f"labels and scores must have the same shape (N, C), got {labels.shape} and {scores.shape}"
-        )
+        raise ValueError(f"labels and scores must have the same shape (N, C), got {labels.shape} and {scores.shape}")
     if labels.ndim == 1:
         labels, scores = labels[:, None], scores[:, None]
     if labels.ndim != 2:
@@ -202,9 +200,7 @@ def format_per_tag_table(summary: dict[str, Any]) -> str:
 
     header = line("tag", "positives", "ROC-AUC", "PR-AUC")
     lines = [header, "-" * len(header)]
-    lines += [
-        line(row["tag"], str(row["positives"]), fmt(row["roc_auc"]), fmt(row["pr_auc"])) for row in rows
-    ]
+    lines += [line(row["tag"], str(row["positives"]), fmt(row["roc_auc"]), fmt(row["pr_auc"])) for row in rows]
     return "\n".join(lines)
 
 
@@ -213,6 +209,8 @@ def summary_line(summary: dict[str, Any]) -> str:
 
     ``ROC-AUC x, PR-AUC y, reference AUC z (n/m tags scorable)``, 4 decimals.
     """
-    return (f"ROC-AUC {summary['roc_auc']:.4f}, PR-AUC {summary['pr_auc']:.4f}, "
-            f"reference AUC {summary['reference_auc']:.4f} "
-            f"({summary['num_tags_scored']}/{summary['num_tags']} tags scorable)")
+    return (
+        f"ROC-AUC {summary['roc_auc']:.4f}, PR-AUC {summary['pr_auc']:.4f}, "
+        f"reference AUC {summary['reference_auc']:.4f} "
+        f"({summary['num_tags_scored']}/{summary['num_tags']} tags scorable)"
+    )

@@ -16,8 +16,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("fcn4")
 
 
-def checkpoint_file(checkpoint_path: str | Path, ckpt_file: str = "", model_name: str = "",
-                    prefix: str = "MusicTagger") -> Path:
+def checkpoint_file(
+    checkpoint_path: str | Path, ckpt_file: str = "", model_name: str = "", prefix: str = "MusicTagger"
+) -> Path:
     """The checkpoint a run asks for: ckpt_file (a path), else checkpoint_path/model_name, else
     checkpoint_path/PREFIX-best.ckpt (the model zoo picks checkpoint_path/model_name too)."""
     if ckpt_file:

@@ -70,7 +70,6 @@ class ModelParams:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-
 def load_model_params(directory: str | Path) -> ModelParams | None:
     """The params saved by a training run in `directory`, or None if it saved none."""
     path = Path(directory) / MODEL_PARAMS_FILE

@@ -57,8 +57,9 @@ def resolve_device(requested: str) -> str:
     if requested == "auto":
         return devices[0]
     if requested not in devices:
-        raise UserError(f"device_target={requested!r} is not usable with this MindSpore build/host; "
-                        f"available: {devices}")
+        raise UserError(
+            f"device_target={requested!r} is not usable with this MindSpore build/host; available: {devices}"
+        )
     return requested
 
 
@@ -79,11 +80,11 @@ def filter_mindspore_log() -> None:
     from mindspore import log as ms_log
 
     ms_log._get_logger().addFilter(
-        _MindSporeFilter(lambda record: "'FusedSparseAdam' is deprecated" not in record.getMessage()))
+        _MindSporeFilter(lambda record: "'FusedSparseAdam' is deprecated" not in record.getMessage())
+    )
 
 
-def setup_runtime(device_target: str = "auto", device_id: int = 0, seed: int = 1,
-                  mixed_precision: bool = False) -> str:
+def setup_runtime(device_target: str = "auto", device_id: int = 0, seed: int = 1, mixed_precision: bool = False) -> str:
     """Pick and set the device, graph mode and seed; returns the device name used.
 
     device_id is the config's choice; a launcher's DEVICE_ID wins. mixed_precision is refused on CPU.

@@ -96,15 +96,18 @@ def resolve_tags(model_path: str | os.PathLike, num_classes: int, tags_file: str
         candidates = tag_list_candidates(model_path)
         path = find_tag_list(candidates)
         if path is None:
-            raise UserError(f"no tag list found for {model_path} (looked for {', '.join(map(str, candidates))}); "
-                            f"pass --tags_file, e.g. the tags.txt that preprocess.py wrote")
+            raise UserError(
+                f"no tag list found for {model_path} (looked for {', '.join(map(str, candidates))}); "
+                f"pass --tags_file, e.g. the tags.txt that preprocess.py wrote"
+            )
     tags = read_tag_list(path)
     check_tag_count(tags, path, model_path, num_classes)
     return tags
 
 
-def check_tag_count(tags: Sequence[str], path: str | os.PathLike, model_path: str | os.PathLike,
-                    num_classes: int) -> None:
+def check_tag_count(
+    tags: Sequence[str], path: str | os.PathLike, model_path: str | os.PathLike, num_classes: int
+) -> None:
     """UserError unless the list from `path` names every one of the model's `num_classes` outputs."""
     if len(tags) != num_classes:
         raise UserError(f"{path} lists {len(tags)} tags but {model_path} predicts {num_classes}")

@@ -67,9 +67,7 @@ class TrainOptions:
     model_name: str
 
 
-
-def train(options: TrainOptions, tags: list[str], world: World, mirror: Mirror | None,
-          run_config: dict) -> TrainState:
+def train(options: TrainOptions, tags: list[str], world: World, mirror: Mirror | None, run_config: dict) -> TrainState:
     """The whole recipe: record the run's config (run_config, saved as config.yaml), start (fresh,
     fine-tune or resume), fit."""
     trainer = Trainer(options, tags, world, mirror)
@@ -116,15 +114,19 @@ class Trainer:
         cfg = self.options
         previous = TrainState.load(self.out)
         if cfg.resume:
-            distributed.check_same(self.world, previous.global_step if previous and previous.checkpoint else -1,
-                                   f"the last checkpoint's global step in {self.out}",
-                                   "every rank must see the same checkpoint_path (shared storage, or train_url)")
+            distributed.check_same(
+                self.world,
+                previous.global_step if previous and previous.checkpoint else -1,
+                f"the last checkpoint's global step in {self.out}",
+                "every rank must see the same checkpoint_path (shared storage, or train_url)",
+            )
         if cfg.resume and previous and previous.checkpoint:
             self._check_same_model()
             checkpoint.load_into(self.train_cell, self.out / previous.checkpoint)
             self.state = previous
-            log.info("resumed from %s (epoch %d, step %d)", previous.checkpoint, previous.epoch + 1,
-                     previous.step_in_epoch)
+            log.info(
+                "resumed from %s (epoch %d, step %d)", previous.checkpoint, previous.epoch + 1, previous.step_in_epoch
+            )
         elif cfg.resume:
             log.info("resume: no earlier run in %s, starting afresh", self.out)
         elif cfg.pre_trained:
@@ -137,9 +139,11 @@ class Trainer:
     def _check_same_model(self) -> None:
         saved = load_model_params(self.out)
         if saved is not None and saved != self.params:
-            raise UserError(f"resume: {self.out} was trained with {saved.to_dict()}, this config asks for "
-                            f"{self.params.to_dict()}; use the same channels/pools/num_classes or another "
-                            f"checkpoint_path")
+            raise UserError(
+                f"resume: {self.out} was trained with {saved.to_dict()}, this config asks for "
+                f"{self.params.to_dict()}; use the same channels/pools/num_classes or another "
+                f"checkpoint_path"
+            )
 
     def fit(self) -> TrainState:
         """Every remaining epoch, each ending in a checkpoint; the state where the run ends."""
@@ -171,9 +175,17 @@ class Trainer:
         """
         cfg = self.options
         shards = {"num_shards": self.world.size, "shard_id": self.world.rank} if self.world.size > 1 else {}
-        data = create_dataset(cfg.mr_path, "train", cfg.batch_size, cfg.model.num_classes, training=True,
-                              seed=cfg.seed + epoch, num_parallel_workers=cfg.num_parallel_workers, with_ids=True,
-                              **shards).take(steps)
+        data = create_dataset(
+            cfg.mr_path,
+            "train",
+            cfg.batch_size,
+            cfg.model.num_classes,
+            training=True,
+            seed=cfg.seed + epoch,
+            num_parallel_workers=cfg.num_parallel_workers,
+            with_ids=True,
+            **shards,
+        ).take(steps)
         return data.skip(self.state.step_in_epoch) if self.state.step_in_epoch else data
 
     def _run_epoch(self, epoch: int, steps: int) -> None:
@@ -182,8 +194,13 @@ class Trainer:
         losses, clips = [], []
         global_batch = cfg.batch_size * self.world.size
         began = time.perf_counter()
-        bar = tqdm(total=steps, initial=start_step, desc=f"epoch {epoch + 1}/{cfg.epoch_size}", unit="step",
-                   disable=not self.world.is_main)
+        bar = tqdm(
+            total=steps,
+            initial=start_step,
+            desc=f"epoch {epoch + 1}/{cfg.epoch_size}",
+            unit="step",
+            disable=not self.world.is_main,
+        )
         batches = self._epoch_data(epoch, steps).create_tuple_iterator(num_epochs=1)
         for step, (ids, feature, label) in enumerate(batches, start=start_step + 1):
             loss = float(self.train_cell(feature, label).asnumpy())
@@ -200,9 +217,13 @@ class Trainer:
                 self._save_step_checkpoint(epoch + 1, step)
         bar.close()
         seconds = time.perf_counter() - began
-        record = {"epoch": epoch + 1, "global_step": self.state.global_step,
-                  "train_loss": replica_checks.mean_loss(self.world, losses),
-                  "samples_per_s": round(len(losses) * global_batch / seconds, 3), "seconds": round(seconds, 2)}
+        record = {
+            "epoch": epoch + 1,
+            "global_step": self.state.global_step,
+            "train_loss": replica_checks.mean_loss(self.world, losses),
+            "samples_per_s": round(len(losses) * global_batch / seconds, 3),
+            "seconds": round(seconds, 2),
+        }
         record.update(replica_checks.replica_report(self.world, self.network, epoch, clips))
         record.update(self._validate(epoch))
         if self.world.is_main:
@@ -214,8 +235,9 @@ class Trainer:
         if not self.has_val or not self.world.is_main:
             return {}
         cfg = self.options
-        scores, labels = predict(self.network, cfg.mr_path, "val", cfg.eval_batch_size, cfg.model.num_classes,
-                                 cfg.num_parallel_workers)
+        scores, labels = predict(
+            self.network, cfg.mr_path, "val", cfg.eval_batch_size, cfg.model.num_classes, cfg.num_parallel_workers
+        )
         summary = summarize(labels, scores, self.tags)
         auc = summary["roc_auc"]
         if auc is not None and auc > self.state.best_auc:
@@ -231,8 +253,9 @@ class Trainer:
         self.state.checkpoint = name
         if not self.world.is_main:
             return
-        path = checkpoint.save(self.train_cell, self.out / name,
-                               {"epoch": self.state.epoch, "step": self.state.step_in_epoch})
+        path = checkpoint.save(
+            self.train_cell, self.out / name, {"epoch": self.state.epoch, "step": self.state.step_in_epoch}
+        )
         self.state.save(self.out)
         self.publish(path, self.out / STATE_FILE)
         self._rotate()

@@ -72,11 +72,15 @@ def resolve_mode(requested: str) -> str:
     if requested == "auto":
         return "data_parallel" if launched else "standalone"
     if requested == "data_parallel" and not launched:
-        raise UserError("parallel_mode=data_parallel, but no launcher started this process (no msrun, RANK_SIZE "
-                        "or mpirun variables); start it with msrun or scripts/run_distribute_train*.sh")
+        raise UserError(
+            "parallel_mode=data_parallel, but no launcher started this process (no msrun, RANK_SIZE "
+            "or mpirun variables); start it with msrun or scripts/run_distribute_train*.sh"
+        )
     if requested == "standalone" and launched:
-        raise UserError(f"parallel_mode=standalone, but the launcher started {device_adapter.get_device_num()} "
-                        f"processes that would all write the same checkpoints; use parallel_mode=auto")
+        raise UserError(
+            f"parallel_mode=standalone, but the launcher started {device_adapter.get_device_num()} "
+            f"processes that would all write the same checkpoints; use parallel_mode=auto"
+        )
     return requested
 
 
@@ -103,8 +107,9 @@ def setup(parallel_mode: str) -> World:
     except RuntimeError:
         local_rank = device_adapter.get_local_rank()
     world = World(get_rank(), get_group_size(), local_rank)
-    log.info("data parallel: rank %d of %d, local rank %d, pid %d", world.rank, world.size, world.local_rank,
-             os.getpid())
+    log.info(
+        "data parallel: rank %d of %d, local rank %d, pid %d", world.rank, world.size, world.local_rank, os.getpid()
+    )
     return world
 
 
@@ -131,8 +136,9 @@ def check_same(world: World, value: int, what: str, hint: str) -> None:
         raise UserError(f"ranks disagree on {what}: {values.tolist()} (rank order); {hint}")
 
 
-def once_per_host(world: World, action: Callable[[], None], what: str, timeout_s: float,
-                  launch_id: str | None = None) -> None:
+def once_per_host(
+    world: World, action: Callable[[], None], what: str, timeout_s: float, launch_id: str | None = None
+) -> None:
     """Run `action` on local rank 0 only; the other ranks of the host wait for it (at most timeout_s).
 
     Local rank 0 leaves a marker, with the error if the action failed so that the waiters fail at
@@ -159,8 +165,10 @@ def once_per_host(world: World, action: Callable[[], None], what: str, timeout_s
     deadline = time.monotonic() + timeout_s
     while not marker.is_file():
         if time.monotonic() > deadline:
-            raise UserError(f"local rank {world.local_rank}: waited {timeout_s:g} s for local rank 0 to finish "
-                            f"{what} (marker {marker}); see local rank 0's log, or raise sync_timeout")
+            raise UserError(
+                f"local rank {world.local_rank}: waited {timeout_s:g} s for local rank 0 to finish "
+                f"{what} (marker {marker}); see local rank 0's log, or raise sync_timeout"
+            )
         time.sleep(POLL_S)
     error = json.loads(marker.read_text())["error"]
     if error:

@@ -45,8 +45,10 @@ def parse_url(url: str, key: str) -> Location:
     scheme, sep, rest = url.partition("://")
     bucket, _, prefix = rest.partition("/")
     if not sep or scheme not in SCHEMES or not bucket:
-        raise UserError(f"{key}={url!r}: expected s3://BUCKET/PREFIX or obs://BUCKET/PREFIX (other URLs need "
-                        f"enable_modelarts=True inside a ModelArts image)")
+        raise UserError(
+            f"{key}={url!r}: expected s3://BUCKET/PREFIX or obs://BUCKET/PREFIX (other URLs need "
+            f"enable_modelarts=True inside a ModelArts image)"
+        )
     return Location(bucket, prefix.strip("/"))
 
 
@@ -59,21 +61,30 @@ class S3Store:
 
         key_id, secret = os.getenv("AWS_ACCESS_KEY_ID"), os.getenv("AWS_SECRET_ACCESS_KEY")
         if not key_id or not secret:
-            raise UserError("s3:// and obs:// URLs need AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the "
-                            "environment (credentials are never read from the config)")
+            raise UserError(
+                "s3:// and obs:// URLs need AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the "
+                "environment (credentials are never read from the config)"
+            )
         self.endpoint = next((os.environ[v] for v in ENDPOINT_VARS if os.getenv(v)), None)
         self.max_attempts = max_attempts
-        config = Config(retries={"max_attempts": max_attempts, "mode": "standard"}, connect_timeout=10,
-                        read_timeout=120)
+        config = Config(
+            retries={"max_attempts": max_attempts, "mode": "standard"}, connect_timeout=10, read_timeout=120
+        )
         self.client = boto3.session.Session().client(
-            "s3", endpoint_url=self.endpoint, aws_access_key_id=key_id, aws_secret_access_key=secret,
-            aws_session_token=os.getenv("AWS_SESSION_TOKEN") or None, config=config)
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=key_id,
+            aws_secret_access_key=secret,
+            aws_session_token=os.getenv("AWS_SESSION_TOKEN") or None,
+            config=config,
+        )
 
     def check_source(self, url: str, key: str) -> None:
         """The bucket exists, the credentials may list it, and the prefix holds at least one object."""
         where = parse_url(url, key)
-        listing = self._call(url, key, self.client.list_objects_v2, Bucket=where.bucket,
-                             Prefix=_folder(where.key()), MaxKeys=1)
+        listing = self._call(
+            url, key, self.client.list_objects_v2, Bucket=where.bucket, Prefix=_folder(where.key()), MaxKeys=1
+        )
         if not listing.get("KeyCount"):
             raise UserError(f"{key}={url}: no objects under this prefix at {self._where()}")
 
@@ -88,8 +99,7 @@ class S3Store:
         """Copy every object under url into local (same relative paths); returns the file count."""
         where = parse_url(url, key)
         count = 0
-        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=where.bucket,
-                                                                      Prefix=_folder(where.key()))
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=where.bucket, Prefix=_folder(where.key()))
         for page in self._call_iter(url, key, pages):
             for item in page.get("Contents", []):
                 relative = _relative(item["Key"], where.key(), url)
@@ -143,8 +153,10 @@ class S3Store:
         if code in ("404", "NoSuchBucket"):
             return f"bucket does not exist at {self._where()}"
         if code in ("403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
-            return (f"access denied by {self._where()} ({code}); check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY "
-                    f"and the bucket's permissions")
+            return (
+                f"access denied by {self._where()} ({code}); check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY "
+                f"and the bucket's permissions"
+            )
         return f"{code or 'error'} from {self._where()}: {error.get('Message', cause)}"
 
 
@@ -250,7 +262,7 @@ def _folder(prefix: str) -> str:
 
 def _relative(object_key: str, prefix: str, url: str) -> str | None:
     """Path of an object below prefix, or None for folder markers; refuses keys escaping the folder."""
-    relative = object_key[len(_folder(prefix)):]
+    relative = object_key[len(_folder(prefix)) :]
     if not relative or relative.endswith("/"):
         return None
     parts = PurePosixPath(relative).parts

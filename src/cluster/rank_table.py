@@ -28,8 +28,10 @@ def read_rank_table(path: str | Path) -> list[dict]:
     except FileNotFoundError:
         raise UserError(f"rank table {path} does not exist") from None
     except (ValueError, KeyError, TypeError) as exc:
-        raise UserError(f"rank table {path} is not a rank table JSON with server_list[].server_id and "
-                        f"device[].device_id/rank_id ({type(exc).__name__}: {exc})") from None
+        raise UserError(
+            f"rank table {path} is not a rank table JSON with server_list[].server_id and "
+            f"device[].device_id/rank_id ({type(exc).__name__}: {exc})"
+        ) from None
     if not servers:
         raise UserError(f"rank table {path} lists no servers")
     return servers
@@ -44,14 +46,17 @@ def host_devices(path: str | Path, host_addresses: list[str]) -> tuple[int, list
     else:
         matches = [s for s in servers if str(s["server_id"]) in host_addresses]
         if not matches:
-            raise UserError(f"rank table {path}: no server_id among this host's addresses {host_addresses}; "
-                            f"servers: {[s['server_id'] for s in servers]}")
+            raise UserError(
+                f"rank table {path}: no server_id among this host's addresses {host_addresses}; "
+                f"servers: {[s['server_id'] for s in servers]}"
+            )
         mine = matches[0]
     devices = sorted((int(d["device_id"]), int(d["rank_id"])) for d in mine["device"])
     ranks = sorted(rank for _, rank in devices)
     if len(set(ranks)) != len(ranks) or not all(0 <= r < size for r in ranks):
-        raise UserError(f"rank table {path}: rank ids {ranks} of server {mine['server_id']} are not unique "
-                        f"within 0..{size - 1}")
+        raise UserError(
+            f"rank table {path}: rank ids {ranks} of server {mine['server_id']} are not unique within 0..{size - 1}"
+        )
     return size, sorted(devices, key=lambda pair: pair[1])
 
 

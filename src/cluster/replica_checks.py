@@ -32,13 +32,17 @@ def replica_report(world: World, network, epoch: int, clips: list[np.ndarray]) -
     digests = all_gather(world, np.array([weights_digest(network)], np.int32))[:, 0]
     in_sync = bool(np.all(digests == digests[0]))
     if distinct != counts.sum():
-        log.warning("epoch %d: %d clips read but only %d distinct: the ranks' shards overlap", epoch + 1,
-                    counts.sum(), distinct)
+        log.warning(
+            "epoch %d: %d clips read but only %d distinct: the ranks' shards overlap", epoch + 1, counts.sum(), distinct
+        )
     if not in_sync:
-        log.warning("epoch %d: replicas hold different weights (digests %s)", epoch + 1,
-                    [f"{d:07x}" for d in digests])
-    return {"clips_per_rank": counts.tolist(), "distinct_clips": distinct,
-            "weights_digest": f"{digests[world.rank]:07x}", "replicas_in_sync": in_sync}
+        log.warning("epoch %d: replicas hold different weights (digests %s)", epoch + 1, [f"{d:07x}" for d in digests])
+    return {
+        "clips_per_rank": counts.tolist(),
+        "distinct_clips": distinct,
+        "weights_digest": f"{digests[world.rank]:07x}",
+        "replicas_in_sync": in_sync,
+    }
 
 
 def clips_read(world: World, clips: list[np.ndarray]) -> tuple[np.ndarray, int]:
@@ -46,7 +50,7 @@ def clips_read(world: World, clips: list[np.ndarray]) -> tuple[np.ndarray, int]:
     read = np.concatenate(clips) if clips else np.zeros(0, np.int32)
     counts = all_gather(world, np.array([read.size], np.int32))[:, 0]
     padded = np.full(int(counts.max()), -1, np.int32)
-    padded[:read.size] = read
+    padded[: read.size] = read
     everyone = all_gather(world, padded).ravel()
     return counts, len(set(everyone[everyone >= 0].tolist()))
 

@@ -45,17 +45,19 @@ def predict_all(backend: Backend, features: np.ndarray, batch_size: int) -> np.n
     step = backend.batch_size or batch_size
     scores = []
     for start in range(0, len(features), step):
-        chunk = features[start:start + step]
+        chunk = features[start : start + step]
         padded = pad_batch(chunk, step) if backend.batch_size else chunk
-        scores.append(backend.predict(padded)[:len(chunk)])
+        scores.append(backend.predict(padded)[: len(chunk)])
     return np.concatenate(scores) if scores else np.zeros((0, backend.num_classes), np.float32)
 
 
 def _check_input_shape(path: Path, shape: list) -> int | None:
     """The fixed batch of an exported model input `shape`, after checking it takes FCN-4 features."""
     if len(shape) != 4 or list(shape[1:]) != list(FEATURE_SHAPE):
-        raise UserError(f"{path}: model input has shape {shape}, expected [batch, {', '.join(map(str, FEATURE_SHAPE))}]"
-                        f" (not an FCN-4 export)")
+        raise UserError(
+            f"{path}: model input has shape {shape}, expected [batch, {', '.join(map(str, FEATURE_SHAPE))}]"
+            f" (not an FCN-4 export)"
+        )
     return shape[0] if isinstance(shape[0], int) and shape[0] > 0 else None
 
 
@@ -93,8 +95,9 @@ class MindIRBackend(Backend):
             raise UserError(f"{path}: not a loadable MindIR ({first_line(exc)})") from None
         graph = _mindir_graph(path)
         if len(graph.input) != 1 or len(graph.output) != 1:
-            raise UserError(f"{path}: graph has {len(graph.input)} inputs and {len(graph.output)} outputs, "
-                            f"FCN-4 has 1 and 1")
+            raise UserError(
+                f"{path}: graph has {len(graph.input)} inputs and {len(graph.output)} outputs, FCN-4 has 1 and 1"
+            )
         batch = _check_input_shape(path, list(graph.input[0].tensor[0].dims))
         super().__init__(path, batch, int(graph.output[0].tensor[0].dims[-1]))
 
@@ -126,8 +129,9 @@ class OnnxBackend(Backend):
         try:
             import onnxruntime as ort
         except ImportError:
-            raise UserError(f"{path}: ONNX models need the onnxruntime package "
-                            f"(pip install -r requirements.txt)") from None
+            raise UserError(
+                f"{path}: ONNX models need the onnxruntime package (pip install -r requirements.txt)"
+            ) from None
         if not path.is_file():
             raise UserError(f"ONNX model {path} does not exist")
         options = ort.SessionOptions()
@@ -146,4 +150,3 @@ class OnnxBackend(Backend):
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         return self.session.run(None, {self.input_name: features})[0]
-

@@ -64,8 +64,14 @@ def pad_batch(features: np.ndarray, batch_size: int) -> np.ndarray:
     return np.concatenate([features, np.zeros((missing, *features.shape[1:]), features.dtype)])
 
 
-def dump_split(mr_dir: str | Path, split: str, batch_size: int, num_classes: int, result_path: str | Path,
-               num_parallel_workers: int = 2) -> dict:
+def dump_split(
+    mr_dir: str | Path,
+    split: str,
+    batch_size: int,
+    num_classes: int,
+    result_path: str | Path,
+    num_parallel_workers: int = 2,
+) -> dict:
     """Write one split's MindRecord as the protocol's input batches and labels; returns counts.
 
     Built in a hidden sibling folder and moved over `result_path` at the end, so an
@@ -81,14 +87,22 @@ def dump_split(mr_dir: str | Path, split: str, batch_size: int, num_classes: int
     tmp = out.with_name(f".{out.name}.partial")
     shutil.rmtree(tmp, ignore_errors=True)
     (tmp / DATA_DIR).mkdir(parents=True)
-    data = create_dataset(mr_dir, split, batch_size, num_classes, training=False,
-                          num_parallel_workers=num_parallel_workers)
+    data = create_dataset(
+        mr_dir, split, batch_size, num_classes, training=False, num_parallel_workers=num_parallel_workers
+    )
     labels = []
-    for index, (feature, label) in enumerate(tqdm(data.create_tuple_iterator(num_epochs=1, output_numpy=True),
-                                                  total=data.get_dataset_size(), desc=f"310 bins {split}",
-                                                  unit="batch", leave=False)):
-        pad_batch(feature.astype(np.float32, copy=False), batch_size).tofile(tmp / DATA_DIR /
-                                                                            input_name(batch_size, index))
+    for index, (feature, label) in enumerate(
+        tqdm(
+            data.create_tuple_iterator(num_epochs=1, output_numpy=True),
+            total=data.get_dataset_size(),
+            desc=f"310 bins {split}",
+            unit="batch",
+            leave=False,
+        )
+    ):
+        pad_batch(feature.astype(np.float32, copy=False), batch_size).tofile(
+            tmp / DATA_DIR / input_name(batch_size, index)
+        )
         labels.append(label.astype(np.int32))
     if not labels:
         shutil.rmtree(tmp)
@@ -112,8 +126,9 @@ def read_labels(label_path: str | Path) -> np.ndarray:
     if labels.ndim == 3:
         labels = labels.reshape(-1, labels.shape[-1])
     if labels.ndim != 2 or labels.size == 0:
-        raise UserError(f"{path}: labels have shape {labels.shape}, expected (clips, tags) "
-                        f"or (batches, batch_size, tags)")
+        raise UserError(
+            f"{path}: labels have shape {labels.shape}, expected (clips, tags) or (batches, batch_size, tags)"
+        )
     return labels.astype(np.int32)
 
 
@@ -141,8 +156,10 @@ def read_results(result_dir: str | Path, labels: np.ndarray) -> np.ndarray:
     expected = math.ceil(num_clips / batch_size)
     missing = [i for i in range(expected) if (batch_size, i) not in found]
     if missing or len(found) != expected:
-        raise UserError(f"{result_dir}: {len(found)} result files of batch {batch_size} for {num_clips} labelled "
-                        f"clips, expected {expected} (indices 0..{expected - 1}; missing {missing[:5]})")
+        raise UserError(
+            f"{result_dir}: {len(found)} result files of batch {batch_size} for {num_clips} labelled "
+            f"clips, expected {expected} (indices 0..{expected - 1}; missing {missing[:5]})"
+        )
     batches = [_read_batch(found[(batch_size, i)], batch_size, num_classes) for i in range(expected)]
     return np.concatenate(batches)[:num_clips]
 
@@ -151,8 +168,10 @@ def _read_batch(path: Path, batch_size: int, num_classes: int) -> np.ndarray:
     want = batch_size * num_classes * FLOAT_BYTES
     got = path.stat().st_size
     if got != want:
-        raise UserError(f"{path}: {got} bytes, expected {want} ({batch_size} x {num_classes} float32 scores); "
-                        f"was the model exported for {num_classes} tags?")
+        raise UserError(
+            f"{path}: {got} bytes, expected {want} ({batch_size} x {num_classes} float32 scores); "
+            f"was the model exported for {num_classes} tags?"
+        )
     return np.fromfile(path, dtype=np.float32).reshape(batch_size, num_classes)
 
 
@@ -162,6 +181,8 @@ def read_input(path: str | Path, batch_size: int) -> np.ndarray:
     want = batch_size * math.prod(FEATURE_SHAPE) * FLOAT_BYTES
     got = path.stat().st_size
     if got != want:
-        raise UserError(f"'{path}' holds {got} bytes but the model input needs {want} "
-                        f"(batch size or feature shape differs from the export)")
+        raise UserError(
+            f"'{path}' holds {got} bytes but the model input needs {want} "
+            f"(batch size or feature shape differs from the export)"
+        )
     return np.fromfile(path, dtype=np.float32).reshape(batch_size, *FEATURE_SHAPE)

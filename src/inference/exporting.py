@@ -46,8 +46,9 @@ def export_model(network, file_name: str, file_format: str, batch_size: int) -> 
         if file_format == "ONNX":
             import mindspore.onnx
 
-            mindspore.onnx.export(network, ms.Tensor(check), file_name=str(tmp), input_names=[INPUT_NAME],
-                                  output_names=[OUTPUT_NAME])
+            mindspore.onnx.export(
+                network, ms.Tensor(check), file_name=str(tmp), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME]
+            )
         else:
             ms.export(network, ms.Tensor(check), file_name=str(tmp), file_format=file_format)
         diff = None if fmt.backend is None else _verify(network, tmp, file_format, check)
@@ -73,6 +74,8 @@ def _verify(network, path: Path, file_format: str, batch: np.ndarray) -> float:
         raise UserError(f"exported {file_format} gives outputs of shape {got.shape}, the network {expected.shape}")
     diff = float(np.abs(got - expected).max())
     if not diff <= fmt.tolerance:
-        raise UserError(f"exported {file_format} differs from the checkpoint network by {diff:.3g} "
-                        f"(tolerance {fmt.tolerance:g}); nothing written")
+        raise UserError(
+            f"exported {file_format} differs from the checkpoint network by {diff:.3g} "
+            f"(tolerance {fmt.tolerance:g}); nothing written"
+        )
     return diff

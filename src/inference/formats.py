@@ -47,8 +47,10 @@ def check_export_device(file_format: str, device: str) -> None:
     producers = EXPORT_FORMATS[file_format].devices
     if device not in producers:
         possible = " or ".join(name for name, fmt in EXPORT_FORMATS.items() if device in fmt.devices)
-        raise UserError(f"file_format={file_format} can only be produced on {' or '.join(producers)} "
-                        f"(this run uses {device}); use {possible}")
+        raise UserError(
+            f"file_format={file_format} can only be produced on {' or '.join(producers)} "
+            f"(this run uses {device}); use {possible}"
+        )
 
 
 def backend_class(path: str | Path) -> type[Backend]:
@@ -67,8 +69,10 @@ def open_backend(path: str | Path, device_target: str = "auto") -> Backend:
         try:
             import mindspore  # noqa: F401 - only to fail early with a clear message
         except ImportError:
-            raise UserError(f"{path}: {backend.kind} models need MindSpore, which is not installed here; "
-                            f"export the model to ONNX (export.py --file_format ONNX) and tag with that") from None
+            raise UserError(
+                f"{path}: {backend.kind} models need MindSpore, which is not installed here; "
+                f"export the model to ONNX (export.py --file_format ONNX) and tag with that"
+            ) from None
         from src.runtime import setup_runtime
 
         setup_runtime(device_target)

@@ -26,8 +26,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="FCN-4: run the 310 .bin protocol with a MindIR on this host")
     parser.add_argument("--mindir_path", required=True, help="FCN-4 model exported by export.py (MINDIR)")
     parser.add_argument("--input0_path", default=".", help="folder holding the preprocessed *.bin batches")
-    parser.add_argument("--device_target", default="auto", choices=["auto", "GPU", "CPU"],
-                        help="where MindSpore runs the graph (auto: GPU if usable, else CPU)")
+    parser.add_argument(
+        "--device_target",
+        default="auto",
+        choices=["auto", "GPU", "CPU"],
+        help="where MindSpore runs the graph (auto: GPU if usable, else CPU)",
+    )
     parser.add_argument("--device_id", type=int, default=0, help="GPU index (ignored on CPU)")
     return parser.parse_args(argv)
 

@@ -11,16 +11,30 @@ from src.dataset import create_dataset
 from src.errors import UserError
 
 
-def predict(network, mr_dir: str | Path, split: str, batch_size: int, num_classes: int,
-            num_parallel_workers: int = 2, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def predict(
+    network,
+    mr_dir: str | Path,
+    split: str,
+    batch_size: int,
+    num_classes: int,
+    num_parallel_workers: int = 2,
+    progress: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
     """Probabilities and labels for every clip of a split, in file order: ((N, C), (N, C))."""
     network.set_train(False)
-    data = create_dataset(mr_dir, split, batch_size, num_classes, training=False,
-                          num_parallel_workers=num_parallel_workers)
+    data = create_dataset(
+        mr_dir, split, batch_size, num_classes, training=False, num_parallel_workers=num_parallel_workers
+    )
     scores, labels = [], []
     total = data.get_dataset_size()
-    for feature, label in tqdm(data.create_tuple_iterator(num_epochs=1), total=total, desc=f"eval {split}",
-                               unit="batch", disable=not progress, leave=False):
+    for feature, label in tqdm(
+        data.create_tuple_iterator(num_epochs=1),
+        total=total,
+        desc=f"eval {split}",
+        unit="batch",
+        disable=not progress,
+        leave=False,
+    ):
         scores.append(network(feature).asnumpy())
         labels.append(label.asnumpy())
     network.set_train(True)

@@ -41,8 +41,16 @@ def format_csv(tracks: list[Track], tags: list[str], k: int, aggregate: str) -> 
             writer.writerow([track.path, "", 0, track.error, "", *[""] * len(tags)])
             continue
         top = "; ".join(f"{tag}:{score:.4f}" for tag, score in top_tags(track, tags, k, aggregate))
-        writer.writerow([track.path, f"{track.duration_s:.3f}", len(track.starts_s), "", top,
-                         *(f"{p:.6f}" for p in track.aggregate(aggregate))])
+        writer.writerow(
+            [
+                track.path,
+                f"{track.duration_s:.3f}",
+                len(track.starts_s),
+                "",
+                top,
+                *(f"{p:.6f}" for p in track.aggregate(aggregate)),
+            ]
+        )
     return out.getvalue()
 
 
@@ -98,8 +106,9 @@ def save_plots(track: Track, tags: list[str], folder: Path, name: str, k: int, a
     paths = [folder / f"{name}_taggram.png", folder / f"{name}_tags.png"]
 
     fig, ax = plt.subplots(figsize=(max(6.0, 0.4 * len(track.starts_s) + 4), 0.18 * len(tags) + 1.5))
-    image = ax.pcolormesh(_time_edges(track.starts_s), np.arange(len(tags) + 1) - 0.5, track.scores.T,
-                          vmin=0.0, vmax=1.0, cmap="viridis")
+    image = ax.pcolormesh(
+        _time_edges(track.starts_s), np.arange(len(tags) + 1) - 0.5, track.scores.T, vmin=0.0, vmax=1.0, cmap="viridis"
+    )
     ax.set_yticks(range(len(tags)), tags, fontsize=7)
     ax.set_xlabel("time (s); each column is the window centred there")
     ax.set_title(f"{track.path.name}: taggram ({len(track.starts_s)} windows of {CLIP_SECONDS} s)", fontsize=9)

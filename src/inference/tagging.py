@@ -78,7 +78,7 @@ def load_track(path: Path, hop_s: float) -> Track:
     except AudioError as exc:
         return Track(path, error=exc.reason)
     starts = window_starts(y.size, max(1, round(hop_s * SAMPLE_RATE)))
-    features = np.stack([log_mel(fix_length(y[s:s + CLIP_SAMPLES])) for s in starts])
+    features = np.stack([log_mel(fix_length(y[s : s + CLIP_SAMPLES])) for s in starts])
     return Track(path, y.size / SAMPLE_RATE, starts / SAMPLE_RATE, features=features)
 
 
@@ -97,8 +97,9 @@ def _prefetch(function: Callable, items: list, workers: int) -> Iterator:
             yield pending.popleft().result()
 
 
-def tag_tracks(backend: Backend, files: list[Path], hop_s: float, batch_size: int, workers: int = 2,
-               progress: bool = True) -> Iterator[Track]:
+def tag_tracks(
+    backend: Backend, files: list[Path], hop_s: float, batch_size: int, workers: int = 2, progress: bool = True
+) -> Iterator[Track]:
     """Scored tracks (or skipped ones, with `error`) in the order of `files`.
 
     Windows queue up across tracks and are scored `batch_size` at a time (the model's own

@@ -136,8 +136,12 @@ def _build_parser(values: dict, helps: dict, choices: dict, description: str) ->
     parser.add_argument("--config_path", default=str(DEFAULT_CONFIG), help="YAML file overriding the defaults")
     for key, default in values.items():
         extra = f" Choices: {choices[key]}." if key in choices else ""
-        parser.add_argument(f"--{key}", metavar=_type_name(default).split(" ")[1].upper(), default=None,
-                            help=f"{helps.get(key, '')}{extra} Default: {default!r}.")
+        parser.add_argument(
+            f"--{key}",
+            metavar=_type_name(default).split(" ")[1].upper(),
+            default=None,
+            help=f"{helps.get(key, '')}{extra} Default: {default!r}.",
+        )
     return parser
 
 

@@ -37,8 +37,10 @@ def sync_enabled(config: Config) -> bool:
 
 def _inbound(config: Config) -> list[tuple[str, str, str]]:
     """(key, url, local folder) pairs copied in before the run."""
-    pairs = [("data_url", config.data_url, config.data_path), ("checkpoint_url", config.checkpoint_url,
-                                                                 config.load_path)]
+    pairs = [
+        ("data_url", config.data_url, config.data_path),
+        ("checkpoint_url", config.checkpoint_url, config.load_path),
+    ]
     if config.resume:
         pairs.append(("train_url", config.train_url, config.output_path))
     return [pair for pair in pairs if pair[1]]
@@ -50,8 +52,10 @@ def _check_layout(config: Config) -> None:
         return
     out, ckpt = Path(config.output_path).resolve(), Path(config.checkpoint_path).resolve()
     if ckpt != out and out not in ckpt.parents:
-        raise UserError(f"train_url uploads output_path={config.output_path}, but checkpoint_path="
-                        f"{config.checkpoint_path} is outside it; set checkpoint_path inside output_path")
+        raise UserError(
+            f"train_url uploads output_path={config.output_path}, but checkpoint_path="
+            f"{config.checkpoint_path} is outside it; set checkpoint_path inside output_path"
+        )
 
 
 def sync_in(config: Config, store: object_store.S3Store | object_store.MoxingStore) -> None:
@@ -77,10 +81,16 @@ def cloud_sync(config: Config, world: World) -> Iterator[object_store.Mirror | N
         return
     _check_layout(config)
     store = object_store.open_store(config.enable_modelarts, config.store_max_attempts)
-    distributed.once_per_host(world, functools.partial(sync_in, config, store), "copying the *_url inputs",
-                              config.sync_timeout, get_job_id() if config.enable_modelarts else None)
-    mirror = object_store.Mirror(store, config.output_path, config.train_url) \
-        if config.train_url and world.is_main else None
+    distributed.once_per_host(
+        world,
+        functools.partial(sync_in, config, store),
+        "copying the *_url inputs",
+        config.sync_timeout,
+        get_job_id() if config.enable_modelarts else None,
+    )
+    mirror = (
+        object_store.Mirror(store, config.output_path, config.train_url) if config.train_url and world.is_main else None
+    )
     yield mirror
     if mirror is not None:
         count = mirror.push_tree()

@@ -68,15 +68,17 @@ def build(spec: DatasetSpec, options: RunOptions) -> dict:
 def _check_options(spec: DatasetSpec, options: RunOptions) -> None:
     """UserError naming the config key of a shard count, worker count or part out of range."""
     if not 1 <= spec.num_consumer <= MAX_MINDRECORD_SHARDS:
-        raise UserError(f"num_consumer={spec.num_consumer}: MindRecord needs 1 to {MAX_MINDRECORD_SHARDS} "
-                        f"shard files per split")
+        raise UserError(
+            f"num_consumer={spec.num_consumer}: MindRecord needs 1 to {MAX_MINDRECORD_SHARDS} shard files per split"
+        )
     if options.workers < 0:
         raise UserError(f"preprocess_workers={options.workers}: expected 0 (one per core) or more")
     if options.num_shards < 1:
         raise UserError(f"preprocess_num_shards={options.num_shards}: expected 1 or more hosts")
     if not -1 <= options.shard_id < options.num_shards:
-        raise UserError(f"preprocess_shard_id={options.shard_id}: expected -1 (all, then assemble) "
-                        f"or 0..{options.num_shards - 1}")
+        raise UserError(
+            f"preprocess_shard_id={options.shard_id}: expected -1 (all, then assemble) or 0..{options.num_shards - 1}"
+        )
 
 
 def _resumable(store: WorkStore, plan: Plan, overwrite: bool) -> bool:
@@ -84,16 +86,21 @@ def _resumable(store: WorkStore, plan: Plan, overwrite: bool) -> bool:
     recorded = store.recorded()
     if recorded is None:
         return False
-    if recorded.get("fingerprint") == plan.fingerprint and recorded.get("store_format") == STORE_FORMAT \
-            and recorded.get("chunk_clips") == CHUNK_CLIPS:
+    if (
+        recorded.get("fingerprint") == plan.fingerprint
+        and recorded.get("store_format") == STORE_FORMAT
+        and recorded.get("chunk_clips") == CHUNK_CLIPS
+    ):
         return True
     if overwrite:
         log.info("discarding unfinished work of other settings in %s (overwrite=True)", store.root)
         store.discard()
         return False
     diff = settings_diff(recorded.get("settings") or {}, plan.settings) or ["feature parameters or store format"]
-    raise UserError(f"{store.root} holds unfinished work made with other settings ({'; '.join(diff)}); "
-                    f"rerun with those settings to finish it, or pass --overwrite True to discard it")
+    raise UserError(
+        f"{store.root} holds unfinished work made with other settings ({'; '.join(diff)}); "
+        f"rerun with those settings to finish it, or pass --overwrite True to discard it"
+    )
 
 
 def _already_done(out: Path, plan: Plan, overwrite: bool) -> dict | None:
@@ -103,16 +110,22 @@ def _already_done(out: Path, plan: Plan, overwrite: bool) -> dict | None:
         return None
     if manifest is None:
         if dataset_files(out):
-            raise UserError(f"{out} holds MindRecord files but no {MANIFEST_FILE} (another tool, or an older "
-                            f"version?); pass --overwrite True to replace them, or choose another mr_path")
+            raise UserError(
+                f"{out} holds MindRecord files but no {MANIFEST_FILE} (another tool, or an older "
+                f"version?); pass --overwrite True to replace them, or choose another mr_path"
+            )
         return None
     if "fingerprint" not in manifest:
-        raise UserError(f"{out} holds a dataset made by an older preprocess.py or another tool (its "
-                        f"{MANIFEST_FILE} has no fingerprint); pass --overwrite True to replace it")
+        raise UserError(
+            f"{out} holds a dataset made by an older preprocess.py or another tool (its "
+            f"{MANIFEST_FILE} has no fingerprint); pass --overwrite True to replace it"
+        )
     if manifest["fingerprint"] != plan.fingerprint:
         diff = settings_diff(manifest.get("config") or {}, plan.settings) or ["feature parameters"]
-        raise UserError(f"{out} holds a dataset made with other settings ({'; '.join(diff)}); "
-                        f"pass --overwrite True to replace it, or choose another mr_path")
+        raise UserError(
+            f"{out} holds a dataset made with other settings ({'; '.join(diff)}); "
+            f"pass --overwrite True to replace it, or choose another mr_path"
+        )
     return {**_read_report(out), "status": "already_done"}
 
 
@@ -125,23 +138,39 @@ def _run(store: WorkStore, plan: Plan, spec: DatasetSpec, options: RunOptions, l
     todo = [i for i in mine if i not in done]
     todo_clips = sum(len(chunks[i]) for i in todo)
     if len(todo) < len(mine):
-        log.info("resuming: %d of %d clips already computed in %s",
-                 sum(len(chunks[i]) for i in mine) - todo_clips, sum(len(chunks[i]) for i in mine), store.root)
+        log.info(
+            "resuming: %d of %d clips already computed in %s",
+            sum(len(chunks[i]) for i in mine) - todo_clips,
+            sum(len(chunks[i]) for i in mine),
+            store.root,
+        )
     if todo:
         _warm_up(assembling=part < 0)
     began = Stopwatch()
     pending = [(i, chunks[i]) for i in todo]
     assembler = _compute(store, plan, spec, options, pending, done, lock_fd) if todo else None
     if part >= 0:
-        return {"status": "part_done", "part": part, "parts": options.num_shards,
-                "work_dir": str(store.chunks), **began.figures(todo_clips)}
+        return {
+            "status": "part_done",
+            "part": part,
+            "parts": options.num_shards,
+            "work_dir": str(store.chunks),
+            **began.figures(todo_clips),
+        }
     assembler = assembler or ShardAssembler(store, plan, spec.num_consumer)
     _write_remaining(assembler, done)
     return _publish(store, plan, spec, assembler, todo_clips, began)
 
 
-def _compute(store: WorkStore, plan: Plan, spec: DatasetSpec, options: RunOptions,
-             todo: list[tuple[int, list[int]]], done: set[int], lock_fd: int) -> ShardAssembler | None:
+def _compute(
+    store: WorkStore,
+    plan: Plan,
+    spec: DatasetSpec,
+    options: RunOptions,
+    todo: list[tuple[int, list[int]]],
+    done: set[int],
+    lock_fd: int,
+) -> ShardAssembler | None:
     """Workers compute the todo chunks (index, plan rows); unless this is a part, the parent meanwhile
     appends finished chunks to the shards. Returns that assembler (None for a part)."""
     tasks = [(index, [(int(plan.clip_ids[r]), plan.mp3_paths[r]) for r in rows]) for index, rows in todo]
@@ -175,15 +204,20 @@ class Stopwatch:
         """computed clips, seconds, clips/s and cpu_seconds {main, workers} for a report."""
         seconds = time.perf_counter() - self.wall
         main, workers = (now - then for now, then in zip(_cpu_seconds(), self.cpu, strict=True))
-        return {"computed": clips, "seconds": round(seconds, 2),
-                "clips_per_s": round(clips / seconds, 2) if clips else 0.0,
-                "cpu_seconds": {"main": round(main, 2), "workers": round(workers, 2)}}
+        return {
+            "computed": clips,
+            "seconds": round(seconds, 2),
+            "clips_per_s": round(clips / seconds, 2) if clips else 0.0,
+            "cpu_seconds": {"main": round(main, 2), "workers": round(workers, 2)},
+        }
 
 
 def _cpu_seconds() -> tuple[float, float]:
     """User + system CPU seconds of this process and of its children that have been waited for."""
-    return tuple(usage.ru_utime + usage.ru_stime
-                 for usage in (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)))
+    return tuple(
+        usage.ru_utime + usage.ru_stime
+        for usage in (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN))
+    )
 
 
 def _warm_up(assembling: bool) -> None:
@@ -205,26 +239,37 @@ def _write_remaining(assembler: ShardAssembler, done: set[int]) -> None:
             assembler.advance(done, bar)
 
 
-def _publish(store: WorkStore, plan: Plan, spec: DatasetSpec, assembler: ShardAssembler, computed: int,
-             began: Stopwatch) -> dict:
+def _publish(
+    store: WorkStore, plan: Plan, spec: DatasetSpec, assembler: ShardAssembler, computed: int, began: Stopwatch
+) -> dict:
     """Close the shards, stage tags, report and manifest, then move them all into mr_path."""
     out = Path(spec.mr_path)
     written = assembler.finish()
-    report = {"status": "finished", "written": written, "skipped": assembler.skipped,
-              "dropped_untagged": plan.dropped_untagged, **began.figures(computed)}
+    report = {
+        "status": "finished",
+        "written": written,
+        "skipped": assembler.skipped,
+        "dropped_untagged": plan.dropped_untagged,
+        **began.figures(computed),
+    }
     if not any(written.values()):
         atomic_write_json(out / REPORT_FILE, report)
         first = assembler.skipped[0]
-        raise UserError(f"no usable clip in {spec.audio_path}: all {len(plan)} were skipped (first: "
-                        f"{first['mp3_path']}: {first['reason']}; see {out / REPORT_FILE})")
+        raise UserError(
+            f"no usable clip in {spec.audio_path}: all {len(plan)} were skipped (first: "
+            f"{first['mp3_path']}: {first['reason']}; see {out / REPORT_FILE})"
+        )
     write_tag_list(store.staging / TAGS_FILE, plan.tags)
     atomic_write_json(store.staging / REPORT_FILE, report)
     skipped = {name: sum(entry["split"] == name for entry in assembler.skipped) for name in written}
     positives = {name: counts.tolist() for name, counts in assembler.positives.items()}
     paths = {"audio_path": str(spec.audio_path), "mr_path": str(spec.mr_path)}
     write_manifest(store.staging / MANIFEST_FILE, plan, written, skipped, positives, paths)
-    shards = sorted(p.name for p in store.staging.iterdir() if p.name not in (TAGS_FILE, REPORT_FILE, MANIFEST_FILE)
-                    and not p.name.startswith("."))
+    shards = sorted(
+        p.name
+        for p in store.staging.iterdir()
+        if p.name not in (TAGS_FILE, REPORT_FILE, MANIFEST_FILE) and not p.name.startswith(".")
+    )
     store.begin_commit([*shards, TAGS_FILE, REPORT_FILE, MANIFEST_FILE])
     store.finish_commit()
     return report
@@ -241,15 +286,21 @@ def _read_report(out: Path) -> dict:
 def summary_line(report: dict, mr_path: str) -> str:
     """One log line for a run: clips written per split, skipped and dropped clips, speed."""
     if report["status"] == "part_done":
-        return (f"part {report['part']} of {report['parts']}: computed {report['computed']} clips in "
-                f"{report['seconds']:.1f} s ({report['clips_per_s']:.1f} clips/s) into {report['work_dir']}; "
-                f"when every part is done, gather the {WORK_CHUNKS_DIR}/ folders into one and run without "
-                f"preprocess_shard_id to write the shards")
+        return (
+            f"part {report['part']} of {report['parts']}: computed {report['computed']} clips in "
+            f"{report['seconds']:.1f} s ({report['clips_per_s']:.1f} clips/s) into {report['work_dir']}; "
+            f"when every part is done, gather the {WORK_CHUNKS_DIR}/ folders into one and run without "
+            f"preprocess_shard_id to write the shards"
+        )
     written = ", ".join(f"{name} {count}" for name, count in report["written"].items())
     skipped = f"{len(report['skipped'])} broken clips skipped (listed in {Path(mr_path) / REPORT_FILE})"
     if report["status"] == "already_done":
-        return (f"nothing to do: {mr_path} already holds the dataset of these settings ({written} clips; "
-                f"{skipped}); --overwrite True redoes it")
+        return (
+            f"nothing to do: {mr_path} already holds the dataset of these settings ({written} clips; "
+            f"{skipped}); --overwrite True redoes it"
+        )
     dropped = sum(report["dropped_untagged"].values())
-    return (f"wrote {written} clips to {mr_path}; {skipped}; {dropped} clips without any kept tag left out; "
-            f"computed {report['computed']} clips in {report['seconds']:.1f} s ({report['clips_per_s']:.1f} clips/s)")
+    return (
+        f"wrote {written} clips to {mr_path}; {skipped}; {dropped} clips without any kept tag left out; "
+        f"computed {report['computed']} clips in {report['seconds']:.1f} s ({report['clips_per_s']:.1f} clips/s)"
+    )

@@ -40,8 +40,14 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def write_manifest(path: str | Path, plan: Plan, written: dict[str, int], skipped: dict[str, int],
-                   positives: dict[str, list[int]], paths: dict[str, str]) -> dict:
+def write_manifest(
+    path: str | Path,
+    plan: Plan,
+    written: dict[str, int],
+    skipped: dict[str, int],
+    positives: dict[str, list[int]],
+    paths: dict[str, str],
+) -> dict:
     """Write the manifest of a finished dataset atomically and return it.
 
     plan: the run's plan (its settings and fingerprint are recorded); written / skipped: clips per split;
@@ -89,8 +95,10 @@ def check_dataset(mr_path: str | Path, num_classes: int) -> None:
     manifest = read_manifest(mr_path)
     path = Path(mr_path) / MANIFEST_FILE
     if manifest is None and (Path(mr_path) / WORK_DIR).is_dir():
-        raise UserError(f"{mr_path} holds an unfinished dataset ({Path(mr_path) / WORK_DIR} and no {MANIFEST_FILE}); "
-                        f"rerun the same preprocess.py command to finish it")
+        raise UserError(
+            f"{mr_path} holds an unfinished dataset ({Path(mr_path) / WORK_DIR} and no {MANIFEST_FILE}); "
+            f"rerun the same preprocess.py command to finish it"
+        )
     if manifest is None:
         log.warning("%s not found: cannot check that the features match this toolkit's settings", path)
         return
@@ -98,13 +106,19 @@ def check_dataset(mr_path: str | Path, num_classes: int) -> None:
     made = manifest.get("features")
     if made != expected:
         made = made if isinstance(made, dict) else {}
-        diff = [f"{key}={made.get(key)!r} (this toolkit: {expected.get(key)!r})"
-                for key in sorted(set(expected) | set(made)) if made.get(key) != expected.get(key)]
-        raise UserError(f"{path}: dataset features were made with other settings: {', '.join(diff)}; "
-                        f"re-run preprocess.py with --overwrite True")
+        diff = [
+            f"{key}={made.get(key)!r} (this toolkit: {expected.get(key)!r})"
+            for key in sorted(set(expected) | set(made))
+            if made.get(key) != expected.get(key)
+        ]
+        raise UserError(
+            f"{path}: dataset features were made with other settings: {', '.join(diff)}; "
+            f"re-run preprocess.py with --overwrite True"
+        )
     if manifest.get("num_classes") != num_classes:
-        raise UserError(f"{path}: dataset has num_classes={manifest.get('num_classes')}, "
-                        f"config has num_classes={num_classes}")
+        raise UserError(
+            f"{path}: dataset has num_classes={manifest.get('num_classes')}, config has num_classes={num_classes}"
+        )
 
 
 def settings_diff(old: dict, new: dict) -> list[str]:

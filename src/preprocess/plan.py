@@ -94,8 +94,10 @@ def _settings(spec: DatasetSpec, csv_path: Path) -> dict:
     if spec.split.method == "random":
         settings.update(train_ratio=spec.split.train_ratio, split_seed=spec.split.seed)
     if spec.split.method == "file":
-        settings["split_lists"] = {name: {"file": Path(path).name, "sha256": file_sha256(path)}
-                                   for name, path in spec.split.file_lists().items()}
+        settings["split_lists"] = {
+            name: {"file": Path(path).name, "sha256": file_sha256(path)}
+            for name, path in spec.split.file_lists().items()
+        }
     if spec.info_format != "mtat":
         settings["info_format"] = spec.info_format
     return settings

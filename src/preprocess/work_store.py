@@ -56,9 +56,16 @@ class WorkStore:
 
     def create(self, fingerprint: str, settings: dict, num_clips: int) -> None:
         self.chunks.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(self.plan_file, {"store_format": STORE_FORMAT, "chunk_clips": CHUNK_CLIPS,
-                                           "fingerprint": fingerprint, "settings": settings,
-                                           "num_clips": num_clips})
+        atomic_write_json(
+            self.plan_file,
+            {
+                "store_format": STORE_FORMAT,
+                "chunk_clips": CHUNK_CLIPS,
+                "fingerprint": fingerprint,
+                "settings": settings,
+                "num_clips": num_clips,
+            },
+        )
 
     def discard(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
@@ -67,15 +74,18 @@ class WorkStore:
         stem = self.chunks / f"c{index:06d}"
         return stem.with_suffix(".npy"), stem.with_suffix(".json")
 
-    def write_chunk(self, index: int, clip_ids: list[int], feature_rows: np.ndarray,
-                    skipped: list[tuple[int, str]]) -> None:
+    def write_chunk(
+        self, index: int, clip_ids: list[int], feature_rows: np.ndarray, skipped: list[tuple[int, str]]
+    ) -> None:
         """Store one finished chunk: feature_rows (k, 1, 96, 1366) float32 of its usable clips,
         skipped (offset in chunk, reason) for the others. The .json goes last: it marks the chunk done."""
         npy, meta = self.chunk_files(index)
         with atomic_path(npy) as tmp, open(tmp, "wb") as handle:
             np.save(handle, feature_rows, allow_pickle=False)
-        atomic_write_json(meta, {"clip_ids": clip_ids, "usable": len(feature_rows), "skipped": skipped,
-                                 "features": self.feature_params})
+        atomic_write_json(
+            meta,
+            {"clip_ids": clip_ids, "usable": len(feature_rows), "skipped": skipped, "features": self.feature_params},
+        )
 
     def read_chunk(self, index: int) -> tuple[np.ndarray, dict[int, str]]:
         """(features (k, 1, 96, 1366) float32 of the usable clips in order, {offset: reason} of the rest).
@@ -107,9 +117,13 @@ class WorkStore:
             shape, dtype, data_bytes = _npy_layout(npy)
         except (OSError, ValueError, UnicodeDecodeError):
             return False
-        return (info.get("clip_ids") == clip_ids and info.get("features") == self.feature_params
-                and dtype == np.float32 and shape == (info.get("usable"), *FEATURE_SHAPE)
-                and data_bytes == np.prod(shape) * dtype.itemsize)
+        return (
+            info.get("clip_ids") == clip_ids
+            and info.get("features") == self.feature_params
+            and dtype == np.float32
+            and shape == (info.get("usable"), *FEATURE_SHAPE)
+            and data_bytes == np.prod(shape) * dtype.itemsize
+        )
 
     def begin_commit(self, names: list[str]) -> None:
         """Declare staging complete: names (manifest last) are the files to publish into mr_path."""
@@ -145,7 +159,6 @@ def _npy_layout(path: Path) -> tuple[tuple, np.dtype, int]:
         return shape, dtype, os.fstat(handle.fileno()).st_size - handle.tell()
 
 
-
 @contextmanager
 def exclusive(mr_path: str | Path) -> Iterator[int]:
     """Hold mr_path's lock for one preprocessing run; UserError if another run holds it.
@@ -160,8 +173,9 @@ def exclusive(mr_path: str | Path) -> Iterator[int]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise UserError(f"another preprocess.py is writing to {mr_path} (it holds {path}); "
-                            f"wait for it or stop it first") from None
+            raise UserError(
+                f"another preprocess.py is writing to {mr_path} (it holds {path}); wait for it or stop it first"
+            ) from None
         yield fd
     finally:
         os.close(fd)

@@ -27,8 +27,9 @@ class ShardAssembler:
         self.num_chunks = -(-len(plan) // CHUNK_CLIPS)
         self.next_chunk = 0
         num_classes = len(plan.tags)
-        self.writers = {name: SplitWriter(store.staging, name, num_shards, num_classes)
-                        for name in SPLITS if plan.planned[name]}
+        self.writers = {
+            name: SplitWriter(store.staging, name, num_shards, num_classes) for name in SPLITS if plan.planned[name]
+        }
         self.positives = {name: np.zeros(num_classes, np.int64) for name in self.writers}
         self.skipped: list[dict] = []
 
@@ -47,9 +48,14 @@ class ShardAssembler:
         for position in range(first, min(first + CHUNK_CLIPS, len(self.plan))):
             split = str(self.plan.splits[position])
             if position - first in skipped:
-                self.skipped.append({"clip_id": int(self.plan.clip_ids[position]),
-                                     "mp3_path": self.plan.mp3_paths[position], "split": split,
-                                     "reason": skipped[position - first]})
+                self.skipped.append(
+                    {
+                        "clip_id": int(self.plan.clip_ids[position]),
+                        "mp3_path": self.plan.mp3_paths[position],
+                        "split": split,
+                        "reason": skipped[position - first],
+                    }
+                )
                 continue
             label = self.plan.labels[position]
             self.writers[split].add(self.plan.clip_ids[position], next(usable), label)

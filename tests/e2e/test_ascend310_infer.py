@@ -170,9 +170,7 @@ def test_build_sh_reports_missing_sdk(tmp_path):
     empty = tmp_path / "empty_sdk"
     empty.mkdir()
     result = run(["bash", BUILD_SH], env=clean_env(MINDSPORE_PATH=empty))
-    assert_one_line_failure(
-        result, str(empty), "include/api/model.h and lib/libmindspore.so", "MINDSPORE_PATH"
-    )
+    assert_one_line_failure(result, str(empty), "include/api/model.h and lib/libmindspore.so", "MINDSPORE_PATH")
 
 
 def test_build_sh_reports_missing_pip_package():
@@ -315,9 +313,7 @@ def test_run_script_names_failed_step_and_log(tmp_path):
     empty_sdk = tmp_path / "empty_sdk"
     empty_sdk.mkdir()
 
-    result = run(
-        ["bash", RUN_SH, "fcn4.mindir", "n", "3"], cwd=tmp_path, env=clean_env(MINDSPORE_PATH=empty_sdk)
-    )
+    result = run(["bash", RUN_SH, "fcn4.mindir", "n", "3"], cwd=tmp_path, env=clean_env(MINDSPORE_PATH=empty_sdk))
 
     assert result.returncode != 0
     assert f"step 'build' failed (exit code 1), see {tmp_path}/build.log" in result.stderr

@@ -96,8 +96,15 @@ def test_training_on_a_mindrecord_of_another_schema(tmp_path):
     writer.write_raw_data([{"id": 1, "image": b"x"}])
     writer.commit()
     write_tag_list(mr / "tags.txt", [f"tag{i}" for i in range(50)])
-    result = run_script("train.py", "--mr_path", str(mr), "--checkpoint_path", str(tmp_path / "ck"),
-                        "--channels", str(list(NARROW_CHANNELS)))
+    result = run_script(
+        "train.py",
+        "--mr_path",
+        str(mr),
+        "--checkpoint_path",
+        str(tmp_path / "ck"),
+        "--channels",
+        str(list(NARROW_CHANNELS)),
+    )
     assert_one_line_error(result, "train.mindrecord", "no 'feature' field")
 
 
@@ -110,7 +117,16 @@ def test_training_without_shards(tmp_path):
 
 
 def test_mixed_precision_on_cpu_is_refused_before_any_work(tmp_path):
-    result = run_script("train.py", "--device_target", "CPU", "--mixed_precision", "True",
-                        "--mr_path", str(tmp_path / "none"), "--checkpoint_path", str(tmp_path / "ck"))
+    result = run_script(
+        "train.py",
+        "--device_target",
+        "CPU",
+        "--mixed_precision",
+        "True",
+        "--mr_path",
+        str(tmp_path / "none"),
+        "--checkpoint_path",
+        str(tmp_path / "ck"),
+    )
     assert_one_line_error(result, "mixed_precision=True needs device_target Ascend or GPU")
     assert not (tmp_path / "ck").exists()

@@ -37,8 +37,17 @@ def split(tmp_path_factory, mindspore_cpu):
 
 
 def _preprocess_310(mr, out, batch_size):
-    return run_script("preprocess.py", "--preprocess_mode", "310", "--mr_path", str(mr), "--result_path", str(out),
-                      "--export_batch_size", str(batch_size))
+    return run_script(
+        "preprocess.py",
+        "--preprocess_mode",
+        "310",
+        "--mr_path",
+        str(mr),
+        "--result_path",
+        str(out),
+        "--export_batch_size",
+        str(batch_size),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -86,9 +95,22 @@ def test_preprocess_310_without_shards_is_a_one_line_error(tmp_path):
 
 def _host_infer(workdir, mindir, inputs):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "src.inference.host_infer", f"--mindir_path={mindir}",
-                           f"--input0_path={os.path.relpath(inputs, workdir)}", "--device_target", "CPU"],
-                          cwd=workdir, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "src.inference.host_infer",
+            f"--mindir_path={mindir}",
+            f"--input0_path={os.path.relpath(inputs, workdir)}",
+            "--device_target",
+            "CPU",
+        ],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_host_runner_follows_the_310_protocol(bins, tmp_path, mindspore_cpu):
@@ -114,8 +136,9 @@ def test_host_runner_rejects_bins_of_another_batch(bins, tmp_path, mindspore_cpu
     mindir = export_model(random_network(NARROW_CHANNELS), str(tmp_path / "fcn4"), "MINDIR", 2).path
     result = _host_infer(tmp_path, mindir, bins / "00_data")
     feature_bytes = 4 * int(np.prod(FEATURE_SHAPE))
-    assert_one_line_error(result, "fcn4_bs3_0.bin",
-                          f"holds {3 * feature_bytes} bytes but the model input needs {2 * feature_bytes}")
+    assert_one_line_error(
+        result, "fcn4_bs3_0.bin", f"holds {3 * feature_bytes} bytes but the model input needs {2 * feature_bytes}"
+    )
     assert not any((tmp_path / "result_Files").glob("*.bin"))
 
 
@@ -131,7 +154,7 @@ def test_names_and_perf_line_follow_the_cpp_app():
 def _write_results(folder, scores, batch_size):
     folder.mkdir(parents=True, exist_ok=True)
     for i, start in enumerate(range(0, len(scores), batch_size)):
-        batch = bin_protocol.pad_batch(scores[start:start + batch_size], batch_size)
+        batch = bin_protocol.pad_batch(scores[start : start + batch_size], batch_size)
         batch.tofile(folder / f"fcn4_bs{batch_size}_{i}_0.bin")
 
 

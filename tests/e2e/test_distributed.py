@@ -38,6 +38,7 @@ from tests.helpers.processes import run_script
 
 # ---------- launcher-facing helpers (no MindSpore) ----------
 
+
 def _clear_launch_env(monkeypatch):
     for name in LAUNCH_VARS:
         monkeypatch.delenv(name, raising=False)
@@ -96,13 +97,15 @@ def test_one_copier_per_host_the_others_wait_and_share_its_outcome(monkeypatch, 
 def test_standalone_train_refuses_a_half_configured_launch(tmp_path):
     """RANK_SIZE>1 without a launcher: one-line error from init(), not a hang or a traceback."""
     env = {"RANK_SIZE": "2", "RANK_ID": "0", "DEVICE_ID": "0"}
-    result = run_script("train.py", "--mr_path", str(tmp_path), "--checkpoint_path", str(tmp_path / "c"), *NARROW,
-                        env=env, timeout=120)
+    result = run_script(
+        "train.py", "--mr_path", str(tmp_path), "--checkpoint_path", str(tmp_path / "c"), *NARROW, env=env, timeout=120
+    )
     assert result.returncode == 2, result.stderr[-2000:]
     assert result.stderr.strip().splitlines()[-1].startswith("error: could not join the distributed job")
 
 
 # ---------- real msrun jobs ----------
+
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
@@ -152,8 +155,9 @@ def _paired_dataset(corpus: Path, out: Path, seed: int) -> int:
         writer.commit()
 
     write(lambda clip_id: rows[clip_id])
-    shards = [create_dataset(out, "train", 1, 50, True, seed=seed, num_shards=2, shard_id=r, with_ids=True)
-              for r in (0, 1)]
+    shards = [
+        create_dataset(out, "train", 1, 50, True, seed=seed, num_shards=2, shard_id=r, with_ids=True) for r in (0, 1)
+    ]
     order = [[int(ids[0]) for ids, _, _ in shard.create_tuple_iterator(output_numpy=True)] for shard in shards]
     source = {clip_id: rows[m] for m in range(n // 2) for clip_id in (order[0][m], order[1][m])}
     write(source.__getitem__)
@@ -170,8 +174,16 @@ def test_two_ranks_do_what_one_process_does_with_the_global_batch(corpus, tmp_pa
     common = ["--mr_path", str(tmp_path / "mr"), "--epoch_size", "1", "--eval_each_epoch", "False"]
     single = run_script("train.py", *common, *NARROW, "--batch_size", "8", "--checkpoint_path", str(tmp_path / "one"))
     assert single.returncode == 0, single.stderr[-3000:]
-    run(2, tmp_path / "logs", *common, "--batch_size", "4", "--checkpoint_path", str(tmp_path / "two"),
-         MASTER_PORT=free_port())
+    run(
+        2,
+        tmp_path / "logs",
+        *common,
+        "--batch_size",
+        "4",
+        "--checkpoint_path",
+        str(tmp_path / "two"),
+        MASTER_PORT=free_port(),
+    )
 
     steps = clips // 8
     name = f"MusicTagger-1_{steps}.ckpt"
@@ -203,11 +215,33 @@ def two_host_run(corpus, tmp_path_factory):
     name host 0 by a remote address, so only host 0 runs the scheduler, on 127.0.0.1.
     """
     root = tmp_path_factory.mktemp("hosts")
-    args = ["--mr_path", str(corpus / "mr"), "--checkpoint_path", str(root / "ckpt"), "--batch_size", "4",
-            "--epoch_size", "3", "--save_step", "1", "--eval_each_epoch", "False"]
+    args = [
+        "--mr_path",
+        str(corpus / "mr"),
+        "--checkpoint_path",
+        str(root / "ckpt"),
+        "--batch_size",
+        "4",
+        "--epoch_size",
+        "3",
+        "--save_step",
+        "1",
+        "--eval_each_epoch",
+        "False",
+    ]
     port = free_port()
-    hosts = [start(1, root / f"host{n}", *args, NODE_NUM=2, NODE_RANK=n, MASTER_PORT=port,
-                    MASTER_ADDR=("127.0.0.1", "0.0.0.0")[n]) for n in (0, 1)]
+    hosts = [
+        start(
+            1,
+            root / f"host{n}",
+            *args,
+            NODE_NUM=2,
+            NODE_RANK=n,
+            MASTER_PORT=port,
+            MASTER_ADDR=("127.0.0.1", "0.0.0.0")[n],
+        )
+        for n in (0, 1)
+    ]
     results = [finish(host, root / f"host{n}") for n, host in enumerate(hosts)]
     for code, out, err in results:
         assert code == 0, (out[-2000:], err[-2000:])
@@ -231,8 +265,20 @@ def test_two_hosts_on_loopback_train_as_one_job(two_host_run):
 def test_a_dying_rank_stops_the_job_with_its_rank_named_and_the_job_resumes(corpus, two_host_run, tmp_path):
     """Kill rank 1 after the first checkpoint: the launcher exits non-zero naming rank 1, leaves no
     worker behind, and --resume (all ranks) ends with the uninterrupted run's weights."""
-    args = ["--mr_path", str(corpus / "mr"), "--checkpoint_path", str(tmp_path / "ckpt"), "--batch_size", "4",
-            "--epoch_size", "3", "--save_step", "1", "--eval_each_epoch", "False"]
+    args = [
+        "--mr_path",
+        str(corpus / "mr"),
+        "--checkpoint_path",
+        str(tmp_path / "ckpt"),
+        "--batch_size",
+        "4",
+        "--epoch_size",
+        "3",
+        "--save_step",
+        "1",
+        "--eval_each_epoch",
+        "False",
+    ]
     logs = tmp_path / "logs"
     # MindSpore's own heartbeat timeout: how long the scheduler waits for a rank that went silent.
     job = start(2, logs, *args, MASTER_PORT=free_port(), MS_NODE_TIMEOUT=6)

@@ -16,29 +16,53 @@ from src.tag_list import read_tag_list
 from tests.helpers.models import NARROW_CHANNELS
 from tests.helpers.processes import ROOT, run_script
 
-NARROW = ["--channels", str(list(NARROW_CHANNELS)), "--batch_size", "4", "--eval_batch_size", "8",
-          "--device_target", "CPU"]
+NARROW = [
+    "--channels",
+    str(list(NARROW_CHANNELS)),
+    "--batch_size",
+    "4",
+    "--eval_batch_size",
+    "8",
+    "--device_target",
+    "CPU",
+]
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
     demo_data.generate_corpus(root / "mtat", num_clips=28, seed=3, inject_broken=True, workers=2)
-    result = run_script("preprocess.py", "--audio_path", str(root / "mtat"), "--mr_path", str(root / "mr"),
-                        "--num_consumer", "2", "--split", "random", "--split_seed", "5")
+    result = run_script(
+        "preprocess.py",
+        "--audio_path",
+        str(root / "mtat"),
+        "--mr_path",
+        str(root / "mr"),
+        "--num_consumer",
+        "2",
+        "--split",
+        "random",
+        "--split_seed",
+        "5",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return root
 
 
 def _train(corpus, out, *extra, env=None):
-    return run_script("train.py", "--mr_path", str(corpus / "mr"), "--checkpoint_path", str(out), *NARROW,
-                      *extra, env=env)
+    return run_script(
+        "train.py", "--mr_path", str(corpus / "mr"), "--checkpoint_path", str(out), *NARROW, *extra, env=env
+    )
 
 
 def test_preprocess_writes_reference_shards_tags_and_reports_broken_clips(corpus):
     mr = corpus / "mr"
-    assert {p.name for p in mr.glob("*.mindrecord?")} == {"train.mindrecord0", "train.mindrecord1",
-                                                          "val.mindrecord0", "val.mindrecord1"}
+    assert {p.name for p in mr.glob("*.mindrecord?")} == {
+        "train.mindrecord0",
+        "train.mindrecord1",
+        "val.mindrecord0",
+        "val.mindrecord1",
+    }
     annotations = read_annotations(corpus / "mtat" / "annotations_final.csv")
     assert read_tag_list(mr / "tags.txt") == top_tags(annotations, 50)
     report = json.loads((mr / "preprocess_report.json").read_text())
@@ -71,8 +95,9 @@ def test_shards_hold_the_reference_features_and_labels_of_each_clip(corpus):
 
 def test_train_eval_export_chain(corpus, tmp_path):
     out = tmp_path / "ckpt"
-    result = _train(corpus, out, "--epoch_size", "2", "--save_step", "3", "--keep_checkpoint_max", "2",
-                    env={"ONEDNN_VERBOSE": "1"})
+    result = _train(
+        corpus, out, "--epoch_size", "2", "--save_step", "3", "--keep_checkpoint_max", "2", env={"ONEDNN_VERBOSE": "1"}
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     isa = [line for line in result.stdout.splitlines() if ",info,cpu,isa:" in line]
     assert isa and "AVX-512" not in isa[0], "oneDNN must be capped below AVX-512 in train.py"
@@ -108,8 +133,16 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(corpus, tmp_path):
     assert _train(corpus, straight, *common).returncode == 0
 
     broken = tmp_path / "broken"
-    command = [sys.executable, "train.py", "--mr_path", str(corpus / "mr"), "--checkpoint_path", str(broken),
-               *NARROW, *common]
+    command = [
+        sys.executable,
+        "train.py",
+        "--mr_path",
+        str(corpus / "mr"),
+        "--checkpoint_path",
+        str(broken),
+        *NARROW,
+        *common,
+    ]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
     while not (broken / "train_state.json").exists() and time.time() < deadline and process.poll() is None:

@@ -27,8 +27,18 @@ def narrow(tmp_path_factory, mindspore_cpu):
 
 
 def _export(narrow, out, *extra):
-    return run_script("export.py", "--ckpt_file", str(narrow["ckpt"]), "--mr_path", str(narrow["root"] / "mr"),
-                      "--file_name", str(out), "--device_target", "CPU", *extra)
+    return run_script(
+        "export.py",
+        "--ckpt_file",
+        str(narrow["ckpt"]),
+        "--mr_path",
+        str(narrow["root"] / "mr"),
+        "--file_name",
+        str(out),
+        "--device_target",
+        "CPU",
+        *extra,
+    )
 
 
 def _reported_diff(stdout):
@@ -84,23 +94,42 @@ def test_air_off_ascend_is_a_one_line_error(narrow, tmp_path):
 def test_checkpoint_of_another_shape_is_a_one_line_error(tmp_path, mindspore_cpu):
     # No model_params.json: the config's full-size channels are built, the narrow weights do not fit.
     ckpt = save_checkpoint(random_network(NARROW_CHANNELS), tmp_path / "ckpt", with_params=False)
-    result = run_script("export.py", "--ckpt_file", str(ckpt), "--file_name", str(tmp_path / "x"),
-                        "--device_target", "CPU")
+    result = run_script(
+        "export.py", "--ckpt_file", str(ckpt), "--file_name", str(tmp_path / "x"), "--device_target", "CPU"
+    )
     assert_one_line_error(result, str(ckpt), "conv1.weight", "(4, 1, 3, 3)", "(128, 1, 3, 3)")
     assert not (tmp_path / "x.mindir").exists()
 
 
 def test_checkpoint_of_another_class_count_is_a_one_line_error(tmp_path, mindspore_cpu):
     ckpt = save_checkpoint(random_network(NARROW_CHANNELS, num_classes=10), tmp_path / "ckpt", with_params=False)
-    result = run_script("export.py", "--ckpt_file", str(ckpt), "--file_name", str(tmp_path / "x"),
-                        "--device_target", "CPU", "--channels", str(list(NARROW_CHANNELS)))
+    result = run_script(
+        "export.py",
+        "--ckpt_file",
+        str(ckpt),
+        "--file_name",
+        str(tmp_path / "x"),
+        "--device_target",
+        "CPU",
+        "--channels",
+        str(list(NARROW_CHANNELS)),
+    )
     assert_one_line_error(result, "dense.weight", "(10, 16)", "(50, 16)", "num_classes")
 
 
 def test_model_params_rebuild_a_ten_tag_net_and_mismatched_tags_are_not_copied(narrow, tmp_path, mindspore_cpu):
     ckpt = save_checkpoint(random_network(NARROW_CHANNELS, num_classes=10), tmp_path / "ckpt")
-    result = run_script("export.py", "--ckpt_file", str(ckpt), "--file_name", str(tmp_path / "ten"),
-                        "--mr_path", str(narrow["root"] / "mr"), "--device_target", "CPU")
+    result = run_script(
+        "export.py",
+        "--ckpt_file",
+        str(ckpt),
+        "--file_name",
+        str(tmp_path / "ten"),
+        "--mr_path",
+        str(narrow["root"] / "mr"),
+        "--device_target",
+        "CPU",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "lists 50 tags, the model predicts 10: not copied" in result.stderr
     assert (tmp_path / "ten.mindir").is_file() and not (tmp_path / "ten.tags.txt").exists()
@@ -114,8 +143,17 @@ def test_full_size_exports_match_the_checkpoint(tmp_path, mindspore_cpu):
     """The real 17.4 M-parameter FCN-4 (about 66 MiB per file) through both formats."""
     ckpt = save_checkpoint(random_network((1, 128, 384, 768, 2048), seed=5), tmp_path / "ckpt")
     for file_format, tolerance in (("MINDIR", MINDIR_TOL), ("ONNX", ONNX_TOL)):
-        result = run_script("export.py", "--ckpt_file", str(ckpt), "--file_name", str(tmp_path / "full"),
-                            "--file_format", file_format, "--device_target", "CPU")
+        result = run_script(
+            "export.py",
+            "--ckpt_file",
+            str(ckpt),
+            "--file_name",
+            str(tmp_path / "full"),
+            "--file_format",
+            file_format,
+            "--device_target",
+            "CPU",
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         assert _reported_diff(result.stdout) <= tolerance
         path = tmp_path / f"full.{file_format.lower()}"
@@ -126,9 +164,19 @@ def test_model_name_picks_that_checkpoint_of_the_run_folder(narrow, tmp_path):
     """checkpoint_path/model_name when ckpt_file is empty; the folder holds no MusicTagger-best.ckpt."""
     run = tmp_path / "run"
     save_checkpoint(narrow["network"], run).rename(run / "MusicTagger-7_3.ckpt")
-    result = run_script("export.py", "--checkpoint_path", str(run), "--model_name", "MusicTagger-7_3.ckpt",
-                        "--mr_path", str(narrow["root"] / "mr"), "--file_name", str(tmp_path / "fcn4"),
-                        "--device_target", "CPU")
+    result = run_script(
+        "export.py",
+        "--checkpoint_path",
+        str(run),
+        "--model_name",
+        "MusicTagger-7_3.ckpt",
+        "--mr_path",
+        str(narrow["root"] / "mr"),
+        "--file_name",
+        str(tmp_path / "fcn4"),
+        "--device_target",
+        "CPU",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"loaded {run / 'MusicTagger-7_3.ckpt'}" in result.stderr
     assert _reported_diff(result.stdout) <= MINDIR_TOL

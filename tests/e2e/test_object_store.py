@@ -21,8 +21,15 @@ from src.errors import UserError
 from tests.helpers.msrun_jobs import NARROW, finish, free_port, launch_env, make_corpus, start
 from tests.helpers.processes import ROOT, assert_one_line_error
 
-STORE_VARS = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "S3_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-              "AWS_SESSION_TOKEN", "AWS_PROFILE")
+STORE_VARS = (
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "S3_ENDPOINT",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+)
 ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
@@ -31,9 +38,12 @@ class S3Server:
 
     def __init__(self, port: int) -> None:
         self.url = f"http://127.0.0.1:{port}"
-        self.process = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1",
-                                         "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                        start_new_session=True)
+        self.process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 30
         while not self._up():
             assert time.monotonic() < deadline and self.process.poll() is None, "moto_server did not start"
@@ -43,8 +53,9 @@ class S3Server:
         iam.put_user_policy(UserName="fcn4", PolicyName="all", PolicyDocument=json.dumps(ALLOW_ALL))
         key = iam.create_access_key(UserName="fcn4")["AccessKey"]
         self.key_id, self.secret = key["AccessKeyId"], key["SecretAccessKey"]
-        request = urllib.request.Request(f"{self.url}/moto-api/reset-auth", data=b"0", method="POST",
-                                         headers={"Content-Type": "text/plain"})
+        request = urllib.request.Request(
+            f"{self.url}/moto-api/reset-auth", data=b"0", method="POST", headers={"Content-Type": "text/plain"}
+        )
         urllib.request.urlopen(request, timeout=10).read()
         self.s3 = self.client("s3", self.key_id, self.secret)
 
@@ -58,15 +69,25 @@ class S3Server:
     def client(self, service: str, key_id: str, secret: str):
         import boto3
 
-        return boto3.session.Session().client(service, endpoint_url=self.url, region_name="us-east-1",
-                                              aws_access_key_id=key_id, aws_secret_access_key=secret)
+        return boto3.session.Session().client(
+            service,
+            endpoint_url=self.url,
+            region_name="us-east-1",
+            aws_access_key_id=key_id,
+            aws_secret_access_key=secret,
+        )
 
     def env(self, endpoint: str | None = None, **overrides) -> dict:
         """Environment for a process (or monkeypatch) that reaches this server with good credentials."""
-        env = {"AWS_ENDPOINT_URL": endpoint or self.url, "AWS_ACCESS_KEY_ID": self.key_id,
-               "AWS_SECRET_ACCESS_KEY": self.secret, "AWS_DEFAULT_REGION": "us-east-1",
-               "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": os.devnull,
-               "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+        env = {
+            "AWS_ENDPOINT_URL": endpoint or self.url,
+            "AWS_ACCESS_KEY_ID": self.key_id,
+            "AWS_SECRET_ACCESS_KEY": self.secret,
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        }
         env.update(overrides)
         return env
 
@@ -78,7 +99,7 @@ class S3Server:
 
     def keys(self, bucket: str, prefix: str) -> list[str]:
         pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{prefix}/")
-        return sorted(item["Key"][len(prefix) + 1:] for page in pages for item in page.get("Contents", []))
+        return sorted(item["Key"][len(prefix) + 1 :] for page in pages for item in page.get("Contents", []))
 
     def read(self, bucket: str, key: str) -> bytes:
         return self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
@@ -110,22 +131,52 @@ def corpus(tmp_path_factory, server):
 
 def _cloud_args(cache: Path, run: str, data_url: str = "s3://fcn4-data/mtat/mr") -> list[str]:
     """Keys of a cloud run: data in from data_url, everything under output_path out to train_url."""
-    return ["--data_url", data_url, "--data_path", str(cache / "data"), "--mr_path", str(cache / "data"),
-            "--train_url", f"s3://fcn4-runs/{run}", "--output_path", str(cache / "out"),
-            "--checkpoint_path", str(cache / "out" / "ckpt")]
+    return [
+        "--data_url",
+        data_url,
+        "--data_path",
+        str(cache / "data"),
+        "--mr_path",
+        str(cache / "data"),
+        "--train_url",
+        f"s3://fcn4-runs/{run}",
+        "--output_path",
+        str(cache / "out"),
+        "--checkpoint_path",
+        str(cache / "out" / "ckpt"),
+    ]
 
 
 def _train(*args: str, env: dict, timeout: int = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "train.py", *NARROW, "--batch_size", "4", *args], cwd=ROOT,
-                          env=launch_env(**env), capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "train.py", *NARROW, "--batch_size", "4", *args],
+        cwd=ROOT,
+        env=launch_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_data_parallel_run_takes_data_from_s3_and_uploads_its_checkpoints(server, corpus, tmp_path):
     """Two msrun ranks on one host: local rank 0 copies data_url in while rank 1 waits; rank 0 alone
     uploads; rotated checkpoints disappear from the bucket too."""
     cache = tmp_path / "cache"
-    job = start(2, tmp_path / "logs", *_cloud_args(cache, "dp"), "--batch_size", "4", "--epoch_size", "2",
-                "--save_step", "1", "--keep_checkpoint_max", "1", MASTER_PORT=free_port(), **server.env())
+    job = start(
+        2,
+        tmp_path / "logs",
+        *_cloud_args(cache, "dp"),
+        "--batch_size",
+        "4",
+        "--epoch_size",
+        "2",
+        "--save_step",
+        "1",
+        "--keep_checkpoint_max",
+        "1",
+        MASTER_PORT=free_port(),
+        **server.env(),
+    )
     code, out, err = finish(job, tmp_path / "logs")
     assert code == 0, (out[-3000:], err[-3000:])
     assert "waiting for local rank 0 to finish copying" in (tmp_path / "logs" / "worker_1.log").read_text()
@@ -133,8 +184,14 @@ def test_data_parallel_run_takes_data_from_s3_and_uploads_its_checkpoints(server
     remote = server.keys("fcn4-runs", "dp")
     assert remote == local
     state = json.loads((cache / "out" / "ckpt" / "train_state.json").read_text())
-    assert {"ckpt/MusicTagger-best.ckpt", f"ckpt/{state['checkpoint']}", "ckpt/metrics.jsonl", "ckpt/config.yaml",
-            "ckpt/model_params.json", "ckpt/train_state.json"} == set(remote)
+    assert {
+        "ckpt/MusicTagger-best.ckpt",
+        f"ckpt/{state['checkpoint']}",
+        "ckpt/metrics.jsonl",
+        "ckpt/config.yaml",
+        "ckpt/model_params.json",
+        "ckpt/train_state.json",
+    } == set(remote)
     for key in remote:
         assert server.read("fcn4-runs", f"dp/{key}") == (cache / "out" / key).read_bytes(), key
     assert server.key_id not in out + err and server.secret not in out + err
@@ -144,9 +201,13 @@ def test_a_killed_job_has_its_checkpoints_in_the_store_and_resumes_from_there(se
     """Checkpoints are uploaded as they are written: after SIGKILL the bucket holds the last one and
     the state naming it; a fresh machine (empty cache) with --resume continues from them."""
     args = ["--epoch_size", "6", "--save_step", "1", "--eval_each_epoch", "False"]
-    job = subprocess.Popen([sys.executable, "train.py", *NARROW, "--batch_size", "4",
-                            *_cloud_args(tmp_path / "first", "killed"), *args], cwd=ROOT,
-                           env=launch_env(**server.env()), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    job = subprocess.Popen(
+        [sys.executable, "train.py", *NARROW, "--batch_size", "4", *_cloud_args(tmp_path / "first", "killed"), *args],
+        cwd=ROOT,
+        env=launch_env(**server.env()),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 240
     while "ckpt/train_state.json" not in server.keys("fcn4-runs", "killed") and job.poll() is None:
         assert time.monotonic() < deadline, "no checkpoint reached the bucket"
@@ -164,14 +225,19 @@ def test_a_killed_job_has_its_checkpoints_in_the_store_and_resumes_from_there(se
     assert final["epoch"] == 6 and final["global_step"] > uploaded["global_step"], "the kill landed mid-run"
 
 
-@pytest.mark.parametrize(("change", "needles"), [
-    ({"data_url": "s3://no-such-bucket/mr"}, ["data_url=s3://no-such-bucket/mr", "bucket does not exist"]),
-    ({"train_url": "s3://no-such-bucket/run"}, ["train_url=s3://no-such-bucket/run", "bucket does not exist"]),
-    ({"data_url": "s3://fcn4-data/empty"}, ["data_url=s3://fcn4-data/empty", "no objects under this prefix"]),
-    ({"AWS_SECRET_ACCESS_KEY": "not-the-secret"}, ["data_url=s3://fcn4-data/mtat/mr", "access denied",
-                                                   "SignatureDoesNotMatch"]),
-    ({"AWS_ACCESS_KEY_ID": ""}, ["need AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment"]),
-])
+@pytest.mark.parametrize(
+    ("change", "needles"),
+    [
+        ({"data_url": "s3://no-such-bucket/mr"}, ["data_url=s3://no-such-bucket/mr", "bucket does not exist"]),
+        ({"train_url": "s3://no-such-bucket/run"}, ["train_url=s3://no-such-bucket/run", "bucket does not exist"]),
+        ({"data_url": "s3://fcn4-data/empty"}, ["data_url=s3://fcn4-data/empty", "no objects under this prefix"]),
+        (
+            {"AWS_SECRET_ACCESS_KEY": "not-the-secret"},
+            ["data_url=s3://fcn4-data/mtat/mr", "access denied", "SignatureDoesNotMatch"],
+        ),
+        ({"AWS_ACCESS_KEY_ID": ""}, ["need AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment"]),
+    ],
+)
 def test_a_wrong_bucket_or_bad_credentials_is_one_line_before_training(server, corpus, tmp_path, change, needles):
     urls = [item for key, value in change.items() if key.endswith("_url") for item in (f"--{key}", value)]
     env = server.env(**{k: v for k, v in change.items() if k.startswith("AWS")})
@@ -184,24 +250,46 @@ def test_a_wrong_bucket_or_bad_credentials_is_one_line_before_training(server, c
 def test_eval_reads_data_and_checkpoint_from_s3_and_uploads_its_result(server, corpus, tmp_path):
     """The generic wrapper (eval.py): data_url and checkpoint_url in, result_file out to train_url."""
     trained = tmp_path / "trained"
-    result = _train("--mr_path", str(corpus / "mr"), "--checkpoint_path", str(trained), "--epoch_size", "1",
-                    env={})
+    result = _train("--mr_path", str(corpus / "mr"), "--checkpoint_path", str(trained), "--epoch_size", "1", env={})
     assert result.returncode == 0, result.stderr[-3000:]
     server.put_tree(trained, "fcn4-runs", "for-eval")
     cache = tmp_path / "cache"
     result = subprocess.run(
-        [sys.executable, "eval.py", "--device_target", "CPU", "--data_url", "s3://fcn4-data/mtat/mr",
-         "--data_path", str(cache / "data"), "--mr_path", str(cache / "data"),
-         "--checkpoint_url", "s3://fcn4-runs/for-eval", "--load_path", str(cache / "out" / "ckpt"),
-         "--checkpoint_path", str(cache / "out" / "ckpt"), "--output_path", str(cache / "out"),
-         "--train_url", "s3://fcn4-runs/eval-result"], cwd=ROOT, env=launch_env(**server.env()),
-        capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "eval.py",
+            "--device_target",
+            "CPU",
+            "--data_url",
+            "s3://fcn4-data/mtat/mr",
+            "--data_path",
+            str(cache / "data"),
+            "--mr_path",
+            str(cache / "data"),
+            "--checkpoint_url",
+            "s3://fcn4-runs/for-eval",
+            "--load_path",
+            str(cache / "out" / "ckpt"),
+            "--checkpoint_path",
+            str(cache / "out" / "ckpt"),
+            "--output_path",
+            str(cache / "out"),
+            "--train_url",
+            "s3://fcn4-runs/eval-result",
+        ],
+        cwd=ROOT,
+        env=launch_env(**server.env()),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads(server.read("fcn4-runs", "eval-result/ckpt/eval_val.json"))
     assert summary["split"] == "val" and 0.0 <= summary["roc_auc"] <= 1.0
 
 
 # ---------- the store client itself, in process ----------
+
 
 class FlakyProxy:
     """TCP proxy on 127.0.0.1 in front of the server that resets the first `drops` connections

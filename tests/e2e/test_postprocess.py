@@ -23,32 +23,66 @@ def trained(tmp_path_factory):
     """Corpus, MindRecord, a 1-epoch narrow checkpoint run, eval.py's JSON, and a config for the chain."""
     root = tmp_path_factory.mktemp("chain")
     demo_data.generate_corpus(root / "mtat", num_clips=20, seed=7, workers=2)
-    result = run_script("preprocess.py", "--audio_path", str(root / "mtat"), "--mr_path", str(root / "mr"),
-                        "--num_consumer", "2", "--train_ratio", "0.55", "--split_seed", "2")
+    result = run_script(
+        "preprocess.py",
+        "--audio_path",
+        str(root / "mtat"),
+        "--mr_path",
+        str(root / "mr"),
+        "--num_consumer",
+        "2",
+        "--train_ratio",
+        "0.55",
+        "--split_seed",
+        "2",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
-    result = run_script("train.py", "--mr_path", str(root / "mr"), "--checkpoint_path", str(root / "ckpt"),
-                        "--channels", str(list(NARROW_CHANNELS)), "--batch_size", "4", "--epoch_size", "1",
-                        "--device_target", "CPU")
+    result = run_script(
+        "train.py",
+        "--mr_path",
+        str(root / "mr"),
+        "--checkpoint_path",
+        str(root / "ckpt"),
+        "--channels",
+        str(list(NARROW_CHANNELS)),
+        "--batch_size",
+        "4",
+        "--epoch_size",
+        "1",
+        "--device_target",
+        "CPU",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
-    result = run_script("eval.py", "--mr_path", str(root / "mr"), "--checkpoint_path", str(root / "ckpt"),
-                        "--device_target", "CPU")
+    result = run_script(
+        "eval.py", "--mr_path", str(root / "mr"), "--checkpoint_path", str(root / "ckpt"), "--device_target", "CPU"
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     config = root / "chain.yaml"
-    config.write_text(f"mr_path: {root / 'mr'}\nexport_batch_size: {EXPORT_BATCH}\n"
-                      f"result_file: {root / 'postprocess.json'}\ndevice_target: CPU\n")
+    config.write_text(
+        f"mr_path: {root / 'mr'}\nexport_batch_size: {EXPORT_BATCH}\n"
+        f"result_file: {root / 'postprocess.json'}\ndevice_target: CPU\n"
+    )
     return root, json.loads((root / "ckpt" / "eval_val.json").read_text()), config
 
 
 def test_host_chain_gives_eval_py_metrics(trained, tmp_path):
     root, evaluated, config = trained
     assert evaluated["num_samples"] % EXPORT_BATCH != 0, "the chain must exercise a padded last batch"
-    result = run_script("export.py", "--config_path", str(config), "--checkpoint_path", str(root / "ckpt"),
-                        "--file_name", str(tmp_path / "fcn4"))
+    result = run_script(
+        "export.py",
+        "--config_path",
+        str(config),
+        "--checkpoint_path",
+        str(root / "ckpt"),
+        "--file_name",
+        str(tmp_path / "fcn4"),
+    )
     assert result.returncode == 0, result.stderr[-3000:]
 
     env = {**os.environ, "INFER_BACKEND": "host", "PYTHON": sys.executable, "CONFIG_PATH": str(config)}
-    chain = subprocess.run(["bash", str(RUN_SH), "fcn4.mindir", "y"], cwd=tmp_path, env=env,
-                           capture_output=True, text=True, timeout=600)
+    chain = subprocess.run(
+        ["bash", str(RUN_SH), "fcn4.mindir", "y"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+    )
 
     assert chain.returncode == 0, chain.stdout + chain.stderr + (tmp_path / "infer.log").read_text()
     batches = -(-evaluated["num_samples"] // EXPORT_BATCH)
@@ -87,6 +121,7 @@ def test_postprocess_reads_reference_layout_labels_and_prints_auc(tmp_path):
 
 def test_postprocess_missing_results_is_a_one_line_error(tmp_path):
     np.save(tmp_path / "label_ids.npy", np.zeros((5, 3), np.int32))
-    assert_one_line_error(_postprocess(tmp_path / "absent", tmp_path / "label_ids.npy"),
-                          "result folder", "absent", "does not exist")
+    assert_one_line_error(
+        _postprocess(tmp_path / "absent", tmp_path / "label_ids.npy"), "result folder", "absent", "does not exist"
+    )
     assert_one_line_error(_postprocess(tmp_path, tmp_path / "nolabels.npy"), "nolabels.npy", "does not exist")

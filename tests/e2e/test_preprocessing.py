@@ -24,8 +24,20 @@ ESCAPING = ("../outside.mp3", "/tmp/outside.mp3", "0/../../outside.mp3")
 
 
 def _preprocess(corpus, mr, *extra):
-    return run_script("preprocess.py", "--audio_path", str(corpus / "mtat"), "--mr_path", str(mr),
-                      "--split", "random", "--split_seed", "3", "--num_consumer", "2", *extra)
+    return run_script(
+        "preprocess.py",
+        "--audio_path",
+        str(corpus / "mtat"),
+        "--mr_path",
+        str(mr),
+        "--split",
+        "random",
+        "--split_seed",
+        "3",
+        "--num_consumer",
+        "2",
+        *extra,
+    )
 
 
 def _add_rows(csv_path, paths):
@@ -120,8 +132,7 @@ def test_rerun_does_nothing_and_other_settings_are_refused(corpus):
 def test_overwrite_with_keep_npy_redoes_the_same_dataset_and_the_per_clip_files(corpus, tmp_path):
     mr = tmp_path / "mr"
     shutil.copytree(corpus / "mr", mr)
-    result = _preprocess(corpus, mr, "--overwrite", "True", "--keep_npy", "True",
-                         "--npy_path", str(tmp_path / "npy"))
+    result = _preprocess(corpus, mr, "--overwrite", "True", "--keep_npy", "True", "--npy_path", str(tmp_path / "npy"))
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads((mr / "preprocess_report.json").read_text())["computed"] == 16 + 6 + len(ESCAPING)
     assert dataset_content(mr) == dataset_content(corpus / "mr")
@@ -139,9 +150,23 @@ def test_run_process_data_script_checks_its_arguments_and_runs_preprocess(corpus
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     usage = subprocess.run(script, cwd=ROOT, capture_output=True, text=True, env=env)
     assert usage.returncode == 2 and "usage: bash scripts/run_process_data.sh AUDIO_PATH MR_PATH" in usage.stderr
-    result = subprocess.run([*script, str(corpus / "mtat"), str(tmp_path / "mr"), "--split", "random",
-                             "--split_seed", "3", "--num_consumer", "2"], cwd=ROOT, capture_output=True, text=True,
-                            env=env)
+    result = subprocess.run(
+        [
+            *script,
+            str(corpus / "mtat"),
+            str(tmp_path / "mr"),
+            "--split",
+            "random",
+            "--split_seed",
+            "3",
+            "--num_consumer",
+            "2",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "wrote train" in result.stderr
     assert dataset_content(tmp_path / "mr") == dataset_content(corpus / "mr")

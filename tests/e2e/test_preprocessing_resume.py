@@ -25,8 +25,17 @@ NUM_CLIPS = 24
 
 
 def _args(corpus, mr, *extra):
-    return ["--audio_path", str(corpus / "mtat"), "--mr_path", str(mr), "--split", "mtat", "--num_consumer", "2",
-            *extra]
+    return [
+        "--audio_path",
+        str(corpus / "mtat"),
+        "--mr_path",
+        str(mr),
+        "--split",
+        "mtat",
+        "--num_consumer",
+        "2",
+        *extra,
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +90,12 @@ def test_sigkill_then_rerun_finishes_without_recomputing_and_equals_an_uninterru
 
 def test_parts_computed_on_two_hosts_combine_into_the_same_dataset(corpus, tmp_path):
     for part in (0, 1):
-        result = run_script("preprocess.py", *_args(corpus, tmp_path / f"host{part}", "--preprocess_num_shards",
-                                                   "2", "--preprocess_shard_id", str(part)))
+        result = run_script(
+            "preprocess.py",
+            *_args(
+                corpus, tmp_path / f"host{part}", "--preprocess_num_shards", "2", "--preprocess_shard_id", str(part)
+            ),
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         assert f"part {part} of 2" in result.stderr
         assert not list((tmp_path / f"host{part}").glob("*.mindrecord*"))

@@ -17,27 +17,41 @@ SCRIPTS = ROOT / "scripts"
 
 
 def _script(name: str, *args: str, cwd=ROOT, timeout: int = 300, **env) -> subprocess.CompletedProcess:
-    return subprocess.run(["bash", str(SCRIPTS / name), *args], cwd=cwd, env=launch_env(**env),
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        ["bash", str(SCRIPTS / name), *args],
+        cwd=cwd,
+        env=launch_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
-@pytest.mark.parametrize(("script", "args", "env", "message"), [
-    ("run_distribute_train_cpu.sh", [], {}, "expected WORKERS_PER_HOST"),
-    ("run_distribute_train_cpu.sh", ["0"], {}, "WORKERS_PER_HOST must be a positive integer, got '0'"),
-    ("run_distribute_train_cpu.sh", ["2"], {"NODE_NUM": "2", "NODE_RANK": "2"}, "NODE_RANK=2 must be below NODE_NUM=2"),
-    ("run_distribute_train_cpu.sh", ["2"], {"MASTER_PORT": "http"}, "MASTER_PORT must be a non-negative integer"),
-    ("run_train_gpu.sh", ["2"], {}, "expected DEVICE_NUM and VISIBLE_DEVICES"),
-    ("run_train_gpu.sh", ["2", "0"], {}, "DEVICE_NUM=2 but VISIBLE_DEVICES lists 1 ids"),
-    ("run_train_gpu.sh", ["2", "0;1"], {}, "VISIBLE_DEVICES must look like 0,1,2,3, got '0;1'"),
-    ("run_train_gpu.sh", ["2", "0,1"], {"LAUNCHER": "torchrun"}, "LAUNCHER must be msrun or mpirun"),
-    ("run_standalone_train.sh", [], {}, "expected DEVICE_ID"),
-    ("run_standalone_train.sh", ["first"], {}, "DEVICE_ID must be a non-negative integer, got 'first'"),
-    ("run_distribute_train.sh", [], {}, "expected RANK_TABLE_FILE"),
-    ("run_distribute_train.sh", ["/no/rank_table.json"], {}, "RANK_TABLE_FILE '/no/rank_table.json' is not a file"),
-    ("run_eval.sh", [], {}, "expected DEVICE_ID"),
-    ("run_eval.sh", ["0", "/no/model.ckpt"], {}, "CKPT_FILE '/no/model.ckpt' is not a file"),
-    ("run_eval_gpu.sh", ["-1"], {}, "DEVICE_ID must be a non-negative integer, got '-1'"),
-])
+@pytest.mark.parametrize(
+    ("script", "args", "env", "message"),
+    [
+        ("run_distribute_train_cpu.sh", [], {}, "expected WORKERS_PER_HOST"),
+        ("run_distribute_train_cpu.sh", ["0"], {}, "WORKERS_PER_HOST must be a positive integer, got '0'"),
+        (
+            "run_distribute_train_cpu.sh",
+            ["2"],
+            {"NODE_NUM": "2", "NODE_RANK": "2"},
+            "NODE_RANK=2 must be below NODE_NUM=2",
+        ),
+        ("run_distribute_train_cpu.sh", ["2"], {"MASTER_PORT": "http"}, "MASTER_PORT must be a non-negative integer"),
+        ("run_train_gpu.sh", ["2"], {}, "expected DEVICE_NUM and VISIBLE_DEVICES"),
+        ("run_train_gpu.sh", ["2", "0"], {}, "DEVICE_NUM=2 but VISIBLE_DEVICES lists 1 ids"),
+        ("run_train_gpu.sh", ["2", "0;1"], {}, "VISIBLE_DEVICES must look like 0,1,2,3, got '0;1'"),
+        ("run_train_gpu.sh", ["2", "0,1"], {"LAUNCHER": "torchrun"}, "LAUNCHER must be msrun or mpirun"),
+        ("run_standalone_train.sh", [], {}, "expected DEVICE_ID"),
+        ("run_standalone_train.sh", ["first"], {}, "DEVICE_ID must be a non-negative integer, got 'first'"),
+        ("run_distribute_train.sh", [], {}, "expected RANK_TABLE_FILE"),
+        ("run_distribute_train.sh", ["/no/rank_table.json"], {}, "RANK_TABLE_FILE '/no/rank_table.json' is not a file"),
+        ("run_eval.sh", [], {}, "expected DEVICE_ID"),
+        ("run_eval.sh", ["0", "/no/model.ckpt"], {}, "CKPT_FILE '/no/model.ckpt' is not a file"),
+        ("run_eval_gpu.sh", ["-1"], {}, "DEVICE_ID must be a non-negative integer, got '-1'"),
+    ],
+)
 def test_a_wrong_argument_prints_the_error_and_the_usage(script, args, env, message):
     result = _script(script, *args, **env)
     assert result.returncode == 1, result.stderr
@@ -55,8 +69,11 @@ def _rank_table(path, servers: dict[str, list[int]]) -> str:
             devices.append({"device_id": str(device_id), "device_ip": f"192.98.92.{rank}", "rank_id": str(rank)})
             rank += 1
         server_list.append({"server_id": address, "device": devices, "host_nic_ip": "reserve"})
-    path.write_text(json.dumps({"version": "1.0", "server_count": str(len(servers)), "server_list": server_list,
-                                "status": "completed"}))
+    path.write_text(
+        json.dumps(
+            {"version": "1.0", "server_count": str(len(servers)), "server_list": server_list, "status": "completed"}
+        )
+    )
     return str(path)
 
 
@@ -83,14 +100,16 @@ def test_standalone_train_then_eval_scripts_on_cpu(corpus, tmp_path):
     """The Ascend 1p scripts with --device_target CPU: logs in the working folder, checkpoint, eval."""
     ckpt = tmp_path / "ckpt"
     data = ["--mr_path", str(corpus / "mr"), "--checkpoint_path", str(ckpt)]
-    result = _script("run_standalone_train.sh", "0", *data, *NARROW, "--batch_size", "4", "--epoch_size", "1",
-                     cwd=tmp_path)
+    result = _script(
+        "run_standalone_train.sh", "0", *data, *NARROW, "--batch_size", "4", "--epoch_size", "1", cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "done: 1 epochs" in (tmp_path / "train_standalone" / "log").read_text()
     assert (ckpt / "MusicTagger-best.ckpt").is_file()
 
-    result = _script("run_eval.sh", "0", str(ckpt / "MusicTagger-best.ckpt"), *data, "--device_target", "CPU",
-                     cwd=tmp_path)
+    result = _script(
+        "run_eval.sh", "0", str(ckpt / "MusicTagger-best.ckpt"), *data, "--device_target", "CPU", cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "ROC-AUC" in (tmp_path / "eval" / "log").read_text()
     assert json.loads((ckpt / "eval_val.json").read_text())["split"] == "val"

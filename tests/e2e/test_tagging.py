@@ -59,8 +59,20 @@ def reports(setup):
     out = {}
     for name, model in setup["models"].items():
         path = setup["root"] / f"{name}.json"
-        result = _tag(model, str(setup["music"]), "--format", "json", "--output", str(path), "--hop_seconds",
-                      str(HOP), "--batch_size", "2", "--device_target", "CPU")
+        result = _tag(
+            model,
+            str(setup["music"]),
+            "--format",
+            "json",
+            "--output",
+            str(path),
+            "--hop_seconds",
+            str(HOP),
+            "--batch_size",
+            "2",
+            "--device_target",
+            "CPU",
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         assert "skipped" in result.stderr and "broken.mp3" in result.stderr
         out[name] = json.loads(path.read_text())
@@ -83,8 +95,9 @@ def test_every_format_and_length_is_tagged_and_broken_files_are_skipped(setup, r
         np.testing.assert_allclose(track["mean"], taggram.mean(axis=0), atol=2e-6)
         np.testing.assert_allclose(track["max"], taggram.max(axis=0), atol=2e-6)
         assert [t["probability"] for t in track["top"]] == sorted(track["mean"], reverse=True)[:5]
-        assert [t["tag"] for t in track["top"]] == [setup["tags"][track["mean"].index(t["probability"])]
-                                                   for t in track["top"]]
+        assert [t["tag"] for t in track["top"]] == [
+            setup["tags"][track["mean"].index(t["probability"])] for t in track["top"]
+        ]
 
 
 def test_checkpoint_mindir_and_onnx_give_the_same_tags(reports):
@@ -115,8 +128,13 @@ def test_onnx_tagging_never_imports_mindspore_and_writes_csv(setup, tmp_path):
 
     assert result.returncode == 0, result.stderr[-3000:]
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert [r["path"].split("music/")[1] for r in rows] == ["broken.mp3", "clip.mp3", "long/stereo_44k.wav",
-                                                           "mid_22k.ogg", "short_8k.flac"]
+    assert [r["path"].split("music/")[1] for r in rows] == [
+        "broken.mp3",
+        "clip.mp3",
+        "long/stereo_44k.wav",
+        "mid_22k.ogg",
+        "short_8k.flac",
+    ]
     assert list(rows[0])[:5] == ["path", "duration_s", "windows", "error", "top_tags"]
     assert list(rows[0])[5:] == setup["tags"]
     assert rows[0]["error"].startswith("undecodable") and rows[0]["top_tags"] == ""
@@ -129,8 +147,17 @@ def test_onnx_tagging_never_imports_mindspore_and_writes_csv(setup, tmp_path):
 
 
 def test_text_output_and_plots(setup, tmp_path):
-    result = _tag(setup["models"]["onnx"], str(setup["music"] / "long"), str(setup["music"] / "short_8k.flac"),
-                  "--top_k", "4", "--aggregate", "max", "--plot_dir", str(tmp_path / "plots"))
+    result = _tag(
+        setup["models"]["onnx"],
+        str(setup["music"] / "long"),
+        str(setup["music"] / "short_8k.flac"),
+        "--top_k",
+        "4",
+        "--aggregate",
+        "max",
+        "--plot_dir",
+        str(tmp_path / "plots"),
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
     assert len(lines) == 2 * (1 + 4)  # per file: a header line and its top 4 tags
@@ -173,15 +200,22 @@ def test_windows_share_batches_across_tracks_without_changing_scores(setup):
     for track in tracks:
         if track.error:
             continue
-        windows = [features.log_mel(features.fix_length(features.load_audio(track.path)[s:s + CLIP]))
-                   for s in (track.starts_s * SR).round().astype(int)]
+        windows = [
+            features.log_mel(features.fix_length(features.load_audio(track.path)[s : s + CLIP]))
+            for s in (track.starts_s * SR).round().astype(int)
+        ]
         np.testing.assert_allclose(track.scores, predict_all(backend, np.stack(windows), 3), atol=1e-6)
 
 
 def test_collect_audio_finds_files_recursively_and_refuses_the_rest(setup, tmp_path):
     found = collect_audio([setup["music"], setup["music"] / "clip.mp3"])
     assert [p.relative_to(setup["music"]).as_posix() for p in found] == [
-        "broken.mp3", "clip.mp3", "long/stereo_44k.wav", "mid_22k.ogg", "short_8k.flac"]
+        "broken.mp3",
+        "clip.mp3",
+        "long/stereo_44k.wav",
+        "mid_22k.ogg",
+        "short_8k.flac",
+    ]
     (tmp_path / "empty").mkdir()
     with pytest.raises(UserError, match="holds no audio file"):
         collect_audio([tmp_path / "empty"])
@@ -205,7 +239,10 @@ def test_tag_lookup_for_export_eval_and_postprocess(tmp_path):
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "config.yaml").write_text("mr_path: [not, a, path]\n")  # unreadable mr_path: skipped
     assert tag_list_candidates(tmp_path / "run" / "m.ckpt", tmp_path / "mr") == [
-        tmp_path / "run" / "m.tags.txt", tmp_path / "run" / "tags.txt", tmp_path / "mr" / "tags.txt"]
+        tmp_path / "run" / "m.tags.txt",
+        tmp_path / "run" / "tags.txt",
+        tmp_path / "mr" / "tags.txt",
+    ]
     assert tags_or_numbered(tmp_path / "mr" / "tags.txt", 3) == ["tag0", "tag1", "tag2"]  # missing
     tags = write_tags(tmp_path / "mr" / "tags.txt", 3)
     assert tags_or_numbered(tmp_path / "mr" / "tags.txt", 3) == tags

@@ -28,8 +28,11 @@ def dataset_content(mr) -> dict:
     """
     manifest = json.loads((mr / "manifest.json").read_text())
     assert manifest.pop("paths")["mr_path"] == str(mr)
-    content = {"files": sorted(p.name for p in mr.iterdir()), "tags": (mr / "tags.txt").read_text(),
-               "manifest": manifest}
+    content = {
+        "files": sorted(p.name for p in mr.iterdir()),
+        "tags": (mr / "tags.txt").read_text(),
+        "manifest": manifest,
+    }
     for split, size in manifest["split_sizes"].items():
         content[split] = sorted((i, f.tobytes(), label.tobytes()) for i, f, label in split_rows(mr, split))
         assert len(content[split]) == size

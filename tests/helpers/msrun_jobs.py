@@ -19,17 +19,42 @@ from tests.helpers.models import NARROW_CHANNELS
 from tests.helpers.processes import ROOT, run_script
 
 NARROW = ["--channels", str(list(NARROW_CHANNELS)), "--eval_batch_size", "8", "--device_target", "CPU"]
-LAUNCH_VARS = ("RANK_SIZE", "RANK_ID", "DEVICE_ID", "RANK_TABLE_FILE", "MS_ROLE", "MS_WORKER_NUM",
-               "MS_SCHED_HOST", "MS_SCHED_PORT", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK",
-               "OMPI_COMM_WORLD_LOCAL_RANK", "NODE_NUM", "NODE_RANK", "MASTER_ADDR", "MASTER_PORT")
+LAUNCH_VARS = (
+    "RANK_SIZE",
+    "RANK_ID",
+    "DEVICE_ID",
+    "RANK_TABLE_FILE",
+    "MS_ROLE",
+    "MS_WORKER_NUM",
+    "MS_SCHED_HOST",
+    "MS_SCHED_PORT",
+    "OMPI_COMM_WORLD_SIZE",
+    "OMPI_COMM_WORLD_RANK",
+    "OMPI_COMM_WORLD_LOCAL_RANK",
+    "NODE_NUM",
+    "NODE_RANK",
+    "MASTER_ADDR",
+    "MASTER_PORT",
+)
 RUN_TIMEOUT = 240
 
 
 def make_corpus(root: Path, num_clips: int) -> Path:
     """A generated MTAT-format corpus preprocessed into root/mr (2 shards per split); returns root."""
     demo_data.generate_corpus(root / "mtat", num_clips=num_clips, seed=3, workers=2)
-    result = run_script("preprocess.py", "--audio_path", str(root / "mtat"), "--mr_path", str(root / "mr"),
-                        "--num_consumer", "2", "--split", "random", "--split_seed", "5")
+    result = run_script(
+        "preprocess.py",
+        "--audio_path",
+        str(root / "mtat"),
+        "--mr_path",
+        str(root / "mr"),
+        "--num_consumer",
+        "2",
+        "--split",
+        "random",
+        "--split_seed",
+        "5",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return root
 
@@ -48,9 +73,15 @@ def launch_env(**extra) -> dict:
 
 def start(workers: int, log_dir: Path, *args: str, **env) -> subprocess.Popen:
     """scripts/run_distribute_train_cpu.sh in its own session (so a stuck job can be killed whole)."""
-    return subprocess.Popen(["bash", "scripts/run_distribute_train_cpu.sh", str(workers), *NARROW, *args],
-                            cwd=ROOT, env=launch_env(LOG_DIR=log_dir, **env), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    return subprocess.Popen(
+        ["bash", "scripts/run_distribute_train_cpu.sh", str(workers), *NARROW, *args],
+        cwd=ROOT,
+        env=launch_env(LOG_DIR=log_dir, **env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def rank_logs(log_dir: Path) -> dict[int, tuple[int, str]]:

@@ -11,8 +11,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def run_script(script: str, *args: str, env: dict | None = None, timeout: int = 600):
     """Run an entry point (or `-m module`) as a real process from the repo root."""
     command = [sys.executable, *script.split(), *args] if script.startswith("-m") else [sys.executable, script, *args]
-    return subprocess.run(command, cwd=ROOT, env={**os.environ, **(env or {})}, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        command, cwd=ROOT, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def assert_one_line_error(result, *needles: str) -> str:

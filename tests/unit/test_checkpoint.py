@@ -57,16 +57,22 @@ def test_missing_and_garbage_checkpoints_are_one_line_errors(tmp_path, mindspore
 def test_checkpoint_of_another_model_is_refused(tmp_path, mindspore_cpu):
     import mindspore as ms
 
-    ms.save_checkpoint([{"name": "fc.weight", "data": ms.Tensor(np.zeros((2, 2), np.float32))}],
-                       str(tmp_path / "other.ckpt"))
+    ms.save_checkpoint(
+        [{"name": "fc.weight", "data": ms.Tensor(np.zeros((2, 2), np.float32))}], str(tmp_path / "other.ckpt")
+    )
     network, _ = _train_cell()
     with pytest.raises(UserError, match="has no parameter 'conv1.weight'"):
         checkpoint.load_into(network, tmp_path / "other.ckpt")
 
 
 def test_rotation_keeps_the_newest_step_checkpoints_of_the_prefix_only(tmp_path):
-    names = ["MusicTagger-1_2.ckpt", "MusicTagger-1_4.ckpt", "MusicTagger-2_2.ckpt", "MusicTagger-ft-1_2.ckpt",
-             "MusicTagger-best.ckpt"]
+    names = [
+        "MusicTagger-1_2.ckpt",
+        "MusicTagger-1_4.ckpt",
+        "MusicTagger-2_2.ckpt",
+        "MusicTagger-ft-1_2.ckpt",
+        "MusicTagger-best.ckpt",
+    ]
     for age, name in enumerate(names):
         (tmp_path / name).write_bytes(b"x")
         os.utime(tmp_path / name, ns=(age * 10**9, age * 10**9))

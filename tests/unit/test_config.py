@@ -27,19 +27,22 @@ def test_every_key_has_help_and_choices_are_valid_defaults():
         assert values[key] in allowed
 
 
-@pytest.mark.parametrize(("argv", "key", "expected"), [
-    (["--lr", "0.01"], "lr", 0.01),
-    (["--lr=1"], "lr", 1.0),
-    (["--batch_size", "8"], "batch_size", 8),
-    (["--resume", "True"], "resume", True),
-    (["--resume", "false"], "resume", False),
-    (["--mixed_precision", "1"], "mixed_precision", True),
-    (["--channels", "[1,8,16,32,64]"], "channels", [1, 8, 16, 32, 64]),
-    (["--channels", "1,8,16,32,64"], "channels", [1, 8, 16, 32, 64]),
-    (["--pools", "[[2,4],[4,5],[3,8]]"], "pools", [[2, 4], [4, 5], [3, 8]]),
-    (["--device_target", "CPU"], "device_target", "CPU"),
-    (["--prefix", "123"], "prefix", "123"),
-])
+@pytest.mark.parametrize(
+    ("argv", "key", "expected"),
+    [
+        (["--lr", "0.01"], "lr", 0.01),
+        (["--lr=1"], "lr", 1.0),
+        (["--batch_size", "8"], "batch_size", 8),
+        (["--resume", "True"], "resume", True),
+        (["--resume", "false"], "resume", False),
+        (["--mixed_precision", "1"], "mixed_precision", True),
+        (["--channels", "[1,8,16,32,64]"], "channels", [1, 8, 16, 32, 64]),
+        (["--channels", "1,8,16,32,64"], "channels", [1, 8, 16, 32, 64]),
+        (["--pools", "[[2,4],[4,5],[3,8]]"], "pools", [[2, 4], [4, 5], [3, 8]]),
+        (["--device_target", "CPU"], "device_target", "CPU"),
+        (["--prefix", "123"], "prefix", "123"),
+    ],
+)
 def test_command_line_overrides(argv, key, expected):
     assert getattr(get_config(argv), key) == expected
 
@@ -48,16 +51,19 @@ def test_float_keys_become_floats():
     assert isinstance(get_config(["--loss_scale", "512"]).loss_scale, float)
 
 
-@pytest.mark.parametrize(("argv", "needles"), [
-    (["--lrr", "0.1"], ["--lrr", "did you mean lr?"]),
-    (["--bach_size", "3"], ["did you mean batch_size?"]),
-    (["--batch_size", "eight"], ["batch_size='eight'", "integer"]),
-    (["--batch_size", "2.5"], ["batch_size=2.5", "integer"]),
-    (["--resume", "maybe"], ["resume='maybe'", "boolean"]),
-    (["--device_target", "TPU"], ["device_target='TPU'", "'Ascend'", "'CPU'"]),
-    (["--channels", "[1,a]"], ["channels", "list"]),
-    (["--file_format", "PB"], ["file_format='PB'", "MINDIR"]),
-])
+@pytest.mark.parametrize(
+    ("argv", "needles"),
+    [
+        (["--lrr", "0.1"], ["--lrr", "did you mean lr?"]),
+        (["--bach_size", "3"], ["did you mean batch_size?"]),
+        (["--batch_size", "eight"], ["batch_size='eight'", "integer"]),
+        (["--batch_size", "2.5"], ["batch_size=2.5", "integer"]),
+        (["--resume", "maybe"], ["resume='maybe'", "boolean"]),
+        (["--device_target", "TPU"], ["device_target='TPU'", "'Ascend'", "'CPU'"]),
+        (["--channels", "[1,a]"], ["channels", "list"]),
+        (["--file_format", "PB"], ["file_format='PB'", "MINDIR"]),
+    ],
+)
 def test_bad_values_are_one_line_errors_naming_key_and_expectation(argv, needles):
     with pytest.raises(UserError) as info:
         get_config(argv)
@@ -76,12 +82,15 @@ def test_config_path_overrides_defaults_and_cli_wins(tmp_path):
     assert config.epoch_size == 10
 
 
-@pytest.mark.parametrize(("text", "needle"), [
-    ("lrate: 0.1\n", "unknown key 'lrate' (did you mean lr?)"),
-    ("epoch_size: ten\n", "epoch_size='ten'"),
-    ("split: folders\n", "split='folders'"),
-    ("lr: [\n", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("lrate: 0.1\n", "unknown key 'lrate' (did you mean lr?)"),
+        ("epoch_size: ten\n", "epoch_size='ten'"),
+        ("split: folders\n", "split='folders'"),
+        ("lr: [\n", "not valid YAML"),
+    ],
+)
 def test_bad_config_file_is_rejected_with_the_file_named(tmp_path, text, needle):
     other = tmp_path / "bad.yaml"
     other.write_text(text)
@@ -115,11 +124,16 @@ def test_help_lists_keys_with_their_help(capsys):
 
 def test_config_table_lists_defaults_and_choices_and_writes_only_between_the_markers(tmp_path):
     config = tmp_path / "config.yaml"
-    config.write_text('flag: False\nname: ""\nsizes: [1, 2]\nmode: "a"\n---\nflag: "On|off."\nmode: "How."\n'
-                      '---\nmode: ["a", "b"]\n')
+    config.write_text(
+        'flag: False\nname: ""\nsizes: [1, 2]\nmode: "a"\n---\nflag: "On|off."\nmode: "How."\n---\nmode: ["a", "b"]\n'
+    )
     table = config_table(config).splitlines()
-    assert table[2:] == ["| `flag` | `false` | On\\|off. |", "| `name` | `''` |  |", "| `sizes` | `[1, 2]` |  |",
-                         "| `mode` | `a` | How. Choices: a, b. |"]
+    assert table[2:] == [
+        "| `flag` | `false` | On\\|off. |",
+        "| `name` | `''` |  |",
+        "| `sizes` | `[1, 2]` |  |",
+        "| `mode` | `a` | How. Choices: a, b. |",
+    ]
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{BEGIN}\nold\n{END}\nrest\n")
     assert write_table(readme, config) is True

@@ -25,9 +25,11 @@ def test_reference_schema_and_shard_names(tmp_path):
     _write(tmp_path, "train", 3, num_classes=50, shards=4)
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == sorted([f"train.mindrecord{i}" for i in range(4)] + [f"train.mindrecord{i}.db" for i in range(4)])
-    assert mindrecord_schema(50) == {"id": {"type": "int32"},
-                                     "feature": {"type": "float32", "shape": [1, 96, 1366]},
-                                     "label": {"type": "int32", "shape": [50]}}
+    assert mindrecord_schema(50) == {
+        "id": {"type": "int32"},
+        "feature": {"type": "float32", "shape": [1, 96, 1366]},
+        "label": {"type": "int32", "shape": [50]},
+    }
     check_schema(find_shards(tmp_path, "train"), 50)
 
 

@@ -13,31 +13,50 @@ from src.file_names import (
 )
 
 
-@pytest.mark.parametrize(("name", "parsed"), [
-    ("train.mindrecord0", ("train", 0, False)),
-    ("val.mindrecord12", ("val", 12, False)),
-    ("test.mindrecord3.db", ("test", 3, True)),
-    ("train.mindrecord", ("train", 0, False)),
-    ("train.mindrecord.db", ("train", 0, True)),
-    ("other.mindrecord0", None),
-    ("train.mindrecordx", None),
-    ("train.mindrecord0.tmp", None),
-    ("tags.txt", None),
-])
+@pytest.mark.parametrize(
+    ("name", "parsed"),
+    [
+        ("train.mindrecord0", ("train", 0, False)),
+        ("val.mindrecord12", ("val", 12, False)),
+        ("test.mindrecord3.db", ("test", 3, True)),
+        ("train.mindrecord", ("train", 0, False)),
+        ("train.mindrecord.db", ("train", 0, True)),
+        ("other.mindrecord0", None),
+        ("train.mindrecordx", None),
+        ("train.mindrecord0.tmp", None),
+        ("tags.txt", None),
+    ],
+)
 def test_parse_shard(name, parsed):
     assert parse_shard(name) == parsed
 
 
 def test_split_shards_sorts_by_index_and_leaves_out_indexes_unless_asked(tmp_path):
-    names = ["train.mindrecord10", "train.mindrecord2", "train.mindrecord2.db", "train.mindrecord10.db",
-             "val.mindrecord0", "train.mindrecord2.partial", "manifest.json"]
+    names = [
+        "train.mindrecord10",
+        "train.mindrecord2",
+        "train.mindrecord2.db",
+        "train.mindrecord10.db",
+        "val.mindrecord0",
+        "train.mindrecord2.partial",
+        "manifest.json",
+    ]
     for name in names:
         (tmp_path / name).touch()
     assert [p.name for p in split_shards(tmp_path, "train")] == ["train.mindrecord2", "train.mindrecord10"]
     assert [p.name for p in split_shards(tmp_path, "train", with_indexes=True)] == [
-        "train.mindrecord2", "train.mindrecord2.db", "train.mindrecord10", "train.mindrecord10.db"]
+        "train.mindrecord2",
+        "train.mindrecord2.db",
+        "train.mindrecord10",
+        "train.mindrecord10.db",
+    ]
     assert [p.name for p in dataset_files(tmp_path)] == [
-        "train.mindrecord10", "train.mindrecord10.db", "train.mindrecord2", "train.mindrecord2.db", "val.mindrecord0"]
+        "train.mindrecord10",
+        "train.mindrecord10.db",
+        "train.mindrecord2",
+        "train.mindrecord2.db",
+        "val.mindrecord0",
+    ]
 
 
 def test_checkpoint_names_and_exact_prefix_match():

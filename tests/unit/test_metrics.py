@@ -48,9 +48,7 @@ def reference_oracle(labels: np.ndarray, preds: np.ndarray) -> float:
     return np.mean(aucs)
 
 
-def random_case(
-    seed: int, n: int = 60, c: int = 7, decimals: int | None = 1
-) -> tuple[np.ndarray, np.ndarray]:
+def random_case(seed: int, n: int = 60, c: int = 7, decimals: int | None = 1) -> tuple[np.ndarray, np.ndarray]:
     """Random labels (N, C) int64 with both classes per tag and scores (N, C) in [0, 0.99].
 
     Rounding the scores creates many ties, the case where naive implementations drift.
@@ -171,12 +169,8 @@ def test_summarize_is_strict_json() -> None:
     assert summary["per_tag"][2] == {"tag": "never", "positives": 0, "roc_auc": None, "pr_auc": None}
     kept = [0, 1, 3]
     assert summary["roc_auc"] == pytest.approx(roc_auc_score(labels[:, kept], scores[:, kept]), abs=TOL)
-    assert summary["pr_auc"] == pytest.approx(
-        average_precision_score(labels[:, kept], scores[:, kept]), abs=TOL
-    )
-    assert summary["reference_auc"] == pytest.approx(
-        reference_oracle(labels[:, kept], scores[:, kept]), abs=TOL
-    )
+    assert summary["pr_auc"] == pytest.approx(average_precision_score(labels[:, kept], scores[:, kept]), abs=TOL)
+    assert summary["reference_auc"] == pytest.approx(reference_oracle(labels[:, kept], scores[:, kept]), abs=TOL)
 
 
 def test_summarize_without_scorable_tag_writes_null() -> None:

@@ -65,16 +65,20 @@ def test_global_max_takes_the_maximum_over_frequency_and_time(mindspore_cpu):
     h = network.pool3(network.relu(network.bn3(network.conv3(h))))
     assert h.shape == (1, 8, 4, 8)
     block4 = network.relu(network.bn4(network.conv4(h))).asnumpy()
-    expected = 1 / (1 + np.exp(-(block4.max(axis=(2, 3)) @ network.dense.weight.asnumpy().T
-                                 + network.dense.bias.asnumpy())))
+    expected = 1 / (
+        1 + np.exp(-(block4.max(axis=(2, 3)) @ network.dense.weight.asnumpy().T + network.dense.bias.asnumpy()))
+    )
     np.testing.assert_allclose(network(x).asnumpy(), expected, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize(("kwargs", "needle"), [
-    ({"channels": (1, 2, 3)}, "5 entries"),
-    ({"pools": ((2, 4), (4, 5))}, "3 [freq, time] pairs"),
-    ({"pools": ((2, 4, 1), (4, 5), (3, 8))}, "3 [freq, time] pairs"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "needle"),
+    [
+        ({"channels": (1, 2, 3)}, "5 entries"),
+        ({"pools": ((2, 4), (4, 5))}, "3 [freq, time] pairs"),
+        ({"pools": ((2, 4, 1), (4, 5), (3, 8))}, "3 [freq, time] pairs"),
+    ],
+)
 def test_bad_shapes_are_user_errors(kwargs, needle):
     with pytest.raises(UserError, match=needle.replace("[", r"\[").replace("]", r"\]")):
         ModelParams(**kwargs)
@@ -108,8 +112,11 @@ def test_saved_params_record_the_arch_and_older_files_read_as_fcn4(tmp_path):
 
 def test_unknown_arch_is_a_one_line_error_naming_the_file_and_the_known_ones(tmp_path):
     (tmp_path / "model_params.json").write_text(json.dumps({"arch": "resnet9", "channels": list(NARROW_CHANNELS)}))
-    with pytest.raises(UserError, match=r"model_params.json: arch='resnet9' is not a known model architecture; "
-                                        r"known: \['fcn4'\]") as info:
+    with pytest.raises(
+        UserError,
+        match=r"model_params.json: arch='resnet9' is not a known model architecture; "
+        r"known: \['fcn4'\]",
+    ) as info:
         load_model_params(tmp_path)
     assert "\n" not in str(info.value)
     with pytest.raises(UserError, match="arch='resnet9'"):

@@ -33,8 +33,9 @@ def _onednn_isa(args, user_isa=None):
     env["ONEDNN_VERBOSE"] = "1"
     if user_isa:
         env[ONEDNN_ISA_VAR] = user_isa
-    out = subprocess.run([sys.executable, "-c", SETUP_THEN_CONV, *args], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", SETUP_THEN_CONV, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     lines = [line for line in out.stdout.splitlines() if ",info,cpu,isa:" in line]
     assert lines, out.stdout[-2000:]

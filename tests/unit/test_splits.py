@@ -70,17 +70,33 @@ def test_file_split_rejects_duplicates_unknown_paths_and_object_arrays(tmp_path)
 
 
 def _spec(root, **overrides) -> DatasetSpec:
-    values = {"audio_path": str(root), "info_name": "annotations_final.csv", "info_format": "mtat",
-              "mr_path": str(root / "mr"), "num_classes": 2, "split": SplitSpec("mtat", 0.8, 1),
-              "top_tags_from": "all", "drop_untagged": False, "num_consumer": 1}
+    values = {
+        "audio_path": str(root),
+        "info_name": "annotations_final.csv",
+        "info_format": "mtat",
+        "mr_path": str(root / "mr"),
+        "num_classes": 2,
+        "split": SplitSpec("mtat", 0.8, 1),
+        "top_tags_from": "all",
+        "drop_untagged": False,
+        "num_consumer": 1,
+    }
     return DatasetSpec(**{**values, **overrides})
 
 
 @pytest.fixture
 def small_csv(tmp_path):
     """Train (folder 0) rich in 'rock', val/test (c, d) rich in 'jazz'; one clip untagged per split."""
-    rows = [(1, 1, 0, 0, "0/a.mp3"), (2, 1, 0, 0, "0/b.mp3"), (3, 0, 1, 0, "0/c.mp3"), (4, 0, 0, 0, "0/d.mp3"),
-            (5, 0, 1, 1, "c/e.mp3"), (6, 0, 1, 1, "c/f.mp3"), (7, 0, 0, 0, "d/g.mp3"), (8, 0, 1, 1, "d/h.mp3")]
+    rows = [
+        (1, 1, 0, 0, "0/a.mp3"),
+        (2, 1, 0, 0, "0/b.mp3"),
+        (3, 0, 1, 0, "0/c.mp3"),
+        (4, 0, 0, 0, "0/d.mp3"),
+        (5, 0, 1, 1, "c/e.mp3"),
+        (6, 0, 1, 1, "c/f.mp3"),
+        (7, 0, 0, 0, "d/g.mp3"),
+        (8, 0, 1, 1, "d/h.mp3"),
+    ]
     with open(tmp_path / "annotations_final.csv", "w", newline="") as handle:
         writer = csv.writer(handle, delimiter="\t", quoting=csv.QUOTE_ALL, lineterminator="\n")
         writer.writerow(["clip_id", "rock", "pop", "jazz", "mp3_path"])
@@ -107,24 +123,38 @@ def test_plan_can_take_tags_from_train_only_and_drop_untagged_clips(small_csv):
 def test_plan_fingerprint_changes_with_any_output_setting(small_csv):
     base = make_plan(_spec(small_csv)).fingerprint
     assert make_plan(_spec(small_csv)).fingerprint == base
-    for change in ({"split": SplitSpec("random", 0.8, 1)}, {"num_consumer": 2}, {"drop_untagged": True},
-                   {"top_tags_from": "train"}):
+    for change in (
+        {"split": SplitSpec("random", 0.8, 1)},
+        {"num_consumer": 2},
+        {"drop_untagged": True},
+        {"top_tags_from": "train"},
+    ):
         assert make_plan(_spec(small_csv, **change)).fingerprint != base, change
 
 
 # Recorded by the code before plans took explicit values: datasets made then must still be "already done".
-_SETTINGS = ('{"info_name": "annotations_final.csv", "annotations_sha256": '
-             '"9707309f102f92f341295f0db8b63472d5167ede623d6baf6e2525bf1cac42c1", "num_classes": 2, "split": %s, '
-             '"top_tags_from": "all", "drop_untagged": false, "num_consumer": 1%s}')
+_SETTINGS = (
+    '{"info_name": "annotations_final.csv", "annotations_sha256": '
+    '"9707309f102f92f341295f0db8b63472d5167ede623d6baf6e2525bf1cac42c1", "num_classes": 2, "split": %s, '
+    '"top_tags_from": "all", "drop_untagged": false, "num_consumer": 1%s}'
+)
 _RECORDED = {
     "mtat": (_SETTINGS % ('"mtat"', ""), "6ae6d47dd40df3986d638c65cc8ec0c22696e82519a2770f92b423b97e412ba5"),
-    "random": (_SETTINGS % ('"random"', ', "train_ratio": 0.8, "split_seed": 3'),
-               "bf2a73c6bcacbc4a214381a9a40ac43a037d7e3a2ac77f53f340645b50a8a9e6"),
-    "file": (_SETTINGS % ('"file"', ', "split_lists": {"train": {"file": "train.txt", "sha256": '
-                                    '"10afcfd2758a85b0f00f7f9626118cc9542164ca1fefebeed6e3a19962f76045"}, '
-                                    '"val": {"file": "val.txt", "sha256": '
-                                    '"7967fd4b23d7c57a7f5c40e6a4858a6c247e41a74a97911648d74b2fac23c497"}}'),
-             "830b3f5de96cbb2503c467ac9dcd0674b4556cadf3f07b86dd538b0e2e7d5508"),
+    "random": (
+        _SETTINGS % ('"random"', ', "train_ratio": 0.8, "split_seed": 3'),
+        "bf2a73c6bcacbc4a214381a9a40ac43a037d7e3a2ac77f53f340645b50a8a9e6",
+    ),
+    "file": (
+        _SETTINGS
+        % (
+            '"file"',
+            ', "split_lists": {"train": {"file": "train.txt", "sha256": '
+            '"10afcfd2758a85b0f00f7f9626118cc9542164ca1fefebeed6e3a19962f76045"}, '
+            '"val": {"file": "val.txt", "sha256": '
+            '"7967fd4b23d7c57a7f5c40e6a4858a6c247e41a74a97911648d74b2fac23c497"}}',
+        ),
+        "830b3f5de96cbb2503c467ac9dcd0674b4556cadf3f07b86dd538b0e2e7d5508",
+    ),
 }
 
 
@@ -141,11 +171,34 @@ def test_plan_settings_and_fingerprint_match_those_older_datasets_recorded(small
 def test_preprocess_entry_point_turns_the_config_into_these_values(tmp_path):
     import preprocess
 
-    config = get_config(["--audio_path", str(tmp_path), "--mr_path", str(tmp_path / "mr"), "--split", "file",
-                         "--train_list", "t.txt", "--split_seed", "5", "--num_consumer", "3",
-                         "--preprocess_workers", "2", "--preprocess_shard_id", "0", "--preprocess_num_shards", "2"])
+    config = get_config(
+        [
+            "--audio_path",
+            str(tmp_path),
+            "--mr_path",
+            str(tmp_path / "mr"),
+            "--split",
+            "file",
+            "--train_list",
+            "t.txt",
+            "--split_seed",
+            "5",
+            "--num_consumer",
+            "3",
+            "--preprocess_workers",
+            "2",
+            "--preprocess_shard_id",
+            "0",
+            "--preprocess_num_shards",
+            "2",
+        ]
+    )
     spec = preprocess.dataset_spec(config)
-    assert spec == _spec(tmp_path, num_classes=50, num_consumer=3,
-                         split=SplitSpec("file", 0.8, 5, {"train": "t.txt", "val": "", "test": ""}))
+    assert spec == _spec(
+        tmp_path,
+        num_classes=50,
+        num_consumer=3,
+        split=SplitSpec("file", 0.8, 5, {"train": "t.txt", "val": "", "test": ""}),
+    )
     options = preprocess.run_options(config)
     assert (options.workers, options.num_shards, options.shard_id, options.overwrite) == (2, 2, 0, False)
