@@ -40,8 +40,6 @@ from src.tag_list import write_tag_list
 
 log = logging.getLogger("fcn4")
 
-MAX_MINDRECORD_SHARDS = 1000
-
 
 def build(spec: DatasetSpec, options: RunOptions) -> dict:
     """Make (or finish, or confirm) the dataset in spec.mr_path; return the run's report.
@@ -49,7 +47,6 @@ def build(spec: DatasetSpec, options: RunOptions) -> dict:
     The report's "status" is "finished", "already_done" (nothing to do) or "part_done" (a
     multi-host part stored its chunks; a run without preprocess_shard_id assembles them).
     """
-    _check_options(spec, options)
     plan = make_plan(spec)
     out = Path(spec.mr_path)
     with exclusive(out) as lock_fd:
@@ -63,22 +60,6 @@ def build(spec: DatasetSpec, options: RunOptions) -> dict:
             store.finish_commit()
             return {**_read_report(out), "status": "finished"}
         return _run(store, plan, spec, options, lock_fd)
-
-
-def _check_options(spec: DatasetSpec, options: RunOptions) -> None:
-    """UserError naming the config key of a shard count, worker count or part out of range."""
-    if not 1 <= spec.num_consumer <= MAX_MINDRECORD_SHARDS:
-        raise UserError(
-            f"num_consumer={spec.num_consumer}: MindRecord needs 1 to {MAX_MINDRECORD_SHARDS} shard files per split"
-        )
-    if options.workers < 0:
-        raise UserError(f"preprocess_workers={options.workers}: expected 0 (one per core) or more")
-    if options.num_shards < 1:
-        raise UserError(f"preprocess_num_shards={options.num_shards}: expected 1 or more hosts")
-    if not -1 <= options.shard_id < options.num_shards:
-        raise UserError(
-            f"preprocess_shard_id={options.shard_id}: expected -1 (all, then assemble) or 0..{options.num_shards - 1}"
-        )
 
 
 def _resumable(store: WorkStore, plan: Plan, overwrite: bool) -> bool:

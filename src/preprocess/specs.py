@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 from src.errors import UserError
 
+MAX_MINDRECORD_SHARDS = 1000
+
 
 @dataclass(frozen=True)
 class SplitSpec:
@@ -49,6 +51,12 @@ class DatasetSpec:
     drop_untagged: bool
     num_consumer: int
 
+    def __post_init__(self) -> None:
+        if not 1 <= self.num_consumer <= MAX_MINDRECORD_SHARDS:
+            raise UserError(
+                f"num_consumer={self.num_consumer}: MindRecord needs 1 to {MAX_MINDRECORD_SHARDS} shard files per split"
+            )
+
 
 @dataclass(frozen=True)
 class RunOptions:
@@ -66,3 +74,14 @@ class RunOptions:
     npy_path: str
     num_shards: int
     shard_id: int
+
+    def __post_init__(self) -> None:
+        """UserError naming the config key of a worker count or multi-host part out of range."""
+        if self.workers < 0:
+            raise UserError(f"preprocess_workers={self.workers}: expected 0 (one per core) or more")
+        if self.num_shards < 1:
+            raise UserError(f"preprocess_num_shards={self.num_shards}: expected 1 or more hosts")
+        if not -1 <= self.shard_id < self.num_shards:
+            raise UserError(
+                f"preprocess_shard_id={self.shard_id}: expected -1 (all, then assemble) or 0..{self.num_shards - 1}"
+            )

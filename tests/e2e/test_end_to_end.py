@@ -13,6 +13,7 @@ import pytest
 from src import checkpoint, demo_data, features
 from src.preprocess.annotations import read_annotations, top_tags
 from src.tag_list import read_tag_list
+from tests.helpers.datasets import make_corpus
 from tests.helpers.models import NARROW_CHANNELS
 from tests.helpers.processes import ROOT, run_script
 
@@ -30,23 +31,7 @@ NARROW = [
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    root = tmp_path_factory.mktemp("e2e")
-    demo_data.generate_corpus(root / "mtat", num_clips=28, seed=3, inject_broken=True, workers=2)
-    result = run_script(
-        "preprocess.py",
-        "--audio_path",
-        str(root / "mtat"),
-        "--mr_path",
-        str(root / "mr"),
-        "--num_consumer",
-        "2",
-        "--split",
-        "random",
-        "--split_seed",
-        "5",
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return root
+    return make_corpus(tmp_path_factory.mktemp("e2e"), num_clips=28, inject_broken=True)
 
 
 def _train(corpus, out, *extra, env=None):

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from src import demo_data
+from tests.helpers.datasets import make_corpus
 from tests.helpers.models import NARROW_CHANNELS
 from tests.helpers.processes import ROOT, assert_one_line_error, run_script
 
@@ -22,21 +22,7 @@ EXPORT_BATCH = 4  # val gets 9 clips here: the last .bin batch is padded
 def trained(tmp_path_factory):
     """Corpus, MindRecord, a 1-epoch narrow checkpoint run, eval.py's JSON, and a config for the chain."""
     root = tmp_path_factory.mktemp("chain")
-    demo_data.generate_corpus(root / "mtat", num_clips=20, seed=7, workers=2)
-    result = run_script(
-        "preprocess.py",
-        "--audio_path",
-        str(root / "mtat"),
-        "--mr_path",
-        str(root / "mr"),
-        "--num_consumer",
-        "2",
-        "--train_ratio",
-        "0.55",
-        "--split_seed",
-        "2",
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    make_corpus(root, num_clips=20, seed=7, split_args=("--train_ratio", "0.55", "--split_seed", "2"))
     result = run_script(
         "train.py",
         "--mr_path",

@@ -10,7 +10,8 @@ import pytest
 
 from src.cluster.rank_table import host_devices, main
 from src.errors import UserError
-from tests.helpers.msrun_jobs import NARROW, launch_env, make_corpus
+from tests.helpers.datasets import make_corpus
+from tests.helpers.msrun_jobs import NARROW, launch_env
 from tests.helpers.processes import ROOT
 
 SCRIPTS = ROOT / "scripts"

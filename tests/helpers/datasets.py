@@ -1,11 +1,27 @@
-"""Reading back what preprocess.py published, for the preprocessing tests."""
+"""Small preprocessed corpora for the tests, and reading back what preprocess.py published."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 
+from src import demo_data
 from src.dataset import find_shards
 from src.features import FEATURE_SHAPE
+from tests.helpers.processes import run_script
+
+RANDOM_SPLIT = ("--split", "random", "--split_seed", "5")
+
+
+def make_corpus(
+    root: Path, num_clips: int, seed: int = 3, inject_broken: bool = False, split_args: tuple = RANDOM_SPLIT
+) -> Path:
+    """A generated MTAT-format corpus in root/mtat preprocessed into root/mr (2 shards per split); returns root."""
+    demo_data.generate_corpus(root / "mtat", num_clips=num_clips, seed=seed, inject_broken=inject_broken, workers=2)
+    mtat, mr = str(root / "mtat"), str(root / "mr")
+    result = run_script("preprocess.py", "--audio_path", mtat, "--mr_path", mr, "--num_consumer", "2", *split_args)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return root
 
 
 def split_rows(mr, split) -> list[tuple[int, np.ndarray, np.ndarray]]:

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from src import demo_data
 from tests.helpers.models import NARROW_CHANNELS
-from tests.helpers.processes import ROOT, run_script
+from tests.helpers.processes import ROOT
 
 NARROW = ["--channels", str(list(NARROW_CHANNELS)), "--eval_batch_size", "8", "--device_target", "CPU"]
 LAUNCH_VARS = (
@@ -37,26 +36,6 @@ LAUNCH_VARS = (
     "MASTER_PORT",
 )
 RUN_TIMEOUT = 240
-
-
-def make_corpus(root: Path, num_clips: int) -> Path:
-    """A generated MTAT-format corpus preprocessed into root/mr (2 shards per split); returns root."""
-    demo_data.generate_corpus(root / "mtat", num_clips=num_clips, seed=3, workers=2)
-    result = run_script(
-        "preprocess.py",
-        "--audio_path",
-        str(root / "mtat"),
-        "--mr_path",
-        str(root / "mr"),
-        "--num_consumer",
-        "2",
-        "--split",
-        "random",
-        "--split_seed",
-        "5",
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return root
 
 
 def free_port() -> int:
