@@ -15,17 +15,34 @@ from src.errors import UserError, first_line
 from src.file_names import STATE_FILE, is_step_checkpoint
 from src.fileio import atomic_path, atomic_write_json
 
+# A checkpoint entry holding {"model": ModelParams.to_dict(), "tags": [...]} as JSON text, so that a
+# checkpoint moved away from its run folder still says which network and tag names it belongs to.
+RUN_INFO_KEY = "fcn4_run_info"
 
-def save(cell, path: str | Path, extra: dict | None = None) -> Path:
-    """Save all parameters of `cell` (network + optimizer state for a train cell) atomically."""
+
+def save(cell, path: str | Path, extra: dict | None = None, run_info: dict | None = None) -> Path:
+    """Save all parameters of `cell` (network + optimizer state for a train cell) atomically.
+
+    extra: scalar entries (epoch, step); run_info: {"model": ..., "tags": ...}, stored under RUN_INFO_KEY.
+    """
     import mindspore as ms
 
+    entries = dict(extra or {})
+    if run_info is not None:
+        entries[RUN_INFO_KEY] = json.dumps(run_info, sort_keys=True)
     path = Path(path)
     with atomic_path(path) as tmp:
         tmp_ckpt = tmp.with_suffix(".ckpt")
-        ms.save_checkpoint(cell, str(tmp_ckpt), append_dict=extra or {})
+        ms.save_checkpoint(cell, str(tmp_ckpt), append_dict=entries)
         os.replace(tmp_ckpt, tmp)
     return path
+
+
+def run_info(params: dict) -> dict | None:
+    """The run info a checkpoint's parameter dict (from `read`) carries, None for one saved without it
+    (older runs, the model zoo's checkpoints)."""
+    text = params.get(RUN_INFO_KEY)
+    return json.loads(text) if isinstance(text, str) else None
 
 
 def read(path: str | Path) -> dict:
