@@ -12,13 +12,13 @@ import sys
 from pathlib import Path
 
 from src.entry import run_entry
+from src.errors import UserError
 from src.file_names import TAGS_FILE, eval_result
-from src.fileio import atomic_write_json
+from src.fileio import atomic_write_json, check_writable_file
 from src.inference.predict import predict
-from src.metrics import format_per_tag_table, summarize, summary_line
-from src.model_loading import checkpoint_file, load_network
+from src.metrics import format_per_tag_table, require_scorable, summarize, summary_line
+from src.model_loading import checkpoint_file, load_checkpoint_network
 from src.model_utils.config import Config
-from src.musictagger import ModelParams
 from src.runtime import setup_runtime
 from src.tag_list import check_tag_count, read_tag_list
 
@@ -26,12 +26,19 @@ log = logging.getLogger("fcn4")
 
 
 def run(config: Config) -> int:
+    result = Path(config.result_file or Path(config.checkpoint_path) / eval_result(config.eval_split))
+    check_writable_file(result, "result_file")  # before the work, not after an hour of it
     tags_file = Path(config.mr_path) / TAGS_FILE
     tags = read_tag_list(tags_file)
     setup_runtime(config.device_target, config.device_id, config.seed, config.mixed_precision)
     ckpt = checkpoint_file(config.checkpoint_path, config.ckpt_file, config.model_name, config.prefix)
-    network = load_network(ckpt, config.pick(ModelParams))
+    network, own_tags = load_checkpoint_network(ckpt)
     check_tag_count(tags, tags_file, ckpt, network.params.num_classes)
+    if own_tags is not None and own_tags != tags:
+        raise UserError(
+            f"{tags_file} does not list the tags {ckpt} was trained with, in its order (its labels would be "
+            f"scored against other tags); evaluate on the dataset the checkpoint was trained on"
+        )
     scores, labels = predict(
         network,
         config.mr_path,
@@ -41,9 +48,9 @@ def run(config: Config) -> int:
         config.num_parallel_workers,
     )
     summary = summarize(labels, scores, tags)
+    require_scorable(summary, f"split '{config.eval_split}' of {config.mr_path}")
     summary.update({"checkpoint": str(ckpt), "split": config.eval_split})
     print(format_per_tag_table(summary))
-    result = Path(config.result_file or Path(config.checkpoint_path) / eval_result(config.eval_split))
     atomic_write_json(result, summary)
     print(f"{config.eval_split}: {summary['num_samples']} clips, {summary_line(summary)}; saved {result}")
     return 0

@@ -21,11 +21,10 @@ from pathlib import Path
 from src.entry import run_entry
 from src.errors import UserError
 from src.file_names import TAGS_SIDECAR_SUFFIX
-from src.inference.exporting import export_model
+from src.inference.exporting import check_export_target, export_model
 from src.inference.formats import EXPORT_FORMATS, check_export_device
-from src.model_loading import checkpoint_file, load_network
+from src.model_loading import checkpoint_file, load_checkpoint_network
 from src.model_utils.config import Config
-from src.musictagger import ModelParams
 from src.runtime import setup_runtime
 from src.tag_list import find_tag_list, read_tag_list, tag_list_candidates, write_tag_list
 
@@ -35,10 +34,11 @@ log = logging.getLogger("fcn4")
 def run(config: Config) -> int:
     if config.export_batch_size < 1:
         raise UserError(f"export_batch_size={config.export_batch_size}: must be >= 1")
+    check_export_target(config.file_name, config.file_format)
     device = setup_runtime(config.device_target, config.device_id, config.seed, config.mixed_precision)
     check_export_device(config.file_format, device)
     ckpt = checkpoint_file(config.checkpoint_path, config.ckpt_file, config.model_name, config.prefix)
-    network = load_network(ckpt, config.pick(ModelParams))
+    network, own_tags = load_checkpoint_network(ckpt)
     report = export_model(network, config.file_name, config.file_format, config.export_batch_size)
     if report.max_abs_diff is None:
         print(
@@ -52,12 +52,18 @@ def run(config: Config) -> int:
             f"{report.max_abs_diff:.3g} on a random batch "
             f"(tolerance {EXPORT_FORMATS[config.file_format].tolerance:g})"
         )
-    _write_tags_sidecar(ckpt, config.mr_path, Path(config.file_name + TAGS_SIDECAR_SUFFIX), network.params.num_classes)
+    target = Path(config.file_name + TAGS_SIDECAR_SUFFIX)
+    _write_tags_sidecar(ckpt, own_tags, config.mr_path, target, network.params.num_classes)
     return 0
 
 
-def _write_tags_sidecar(ckpt: Path, mr_path: str, target: Path, num_classes: int) -> None:
-    """Copy the run's tag list beside the export, if one with the right length is found."""
+def _write_tags_sidecar(ckpt: Path, own_tags: list[str] | None, mr_path: str, target: Path, num_classes: int) -> None:
+    """Write the model's tag names beside the export: the checkpoint's own, else a run's tag list with the
+    right length if one is found (else a warning: tag.py will then need --tags_file)."""
+    if own_tags is not None:
+        write_tag_list(target, own_tags)
+        log.info("tag names recorded in %s -> %s", ckpt, target)
+        return
     source = find_tag_list(tag_list_candidates(ckpt, mr_path))
     if source is None:
         log.warning("no tags.txt found beside %s or in mr_path; tag.py will need --tags_file", ckpt)

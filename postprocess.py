@@ -13,24 +13,21 @@ import sys
 from pathlib import Path
 
 from src.entry import run_entry
-from src.errors import UserError
 from src.file_names import TAGS_FILE
-from src.fileio import atomic_write_json
+from src.fileio import atomic_write_json, check_writable_file
 from src.inference.bin_protocol import read_labels, read_results
-from src.metrics import format_per_tag_table, summarize, summary_line
+from src.metrics import format_per_tag_table, require_scorable, summarize, summary_line
 from src.model_utils.config import Config
 from src.tag_list import tags_or_numbered
 
 
 def run(config: Config) -> int:
+    if config.result_file:
+        check_writable_file(config.result_file, "result_file")
     labels = read_labels(config.label_path)
     scores = read_results(config.post_result_path, labels)
     summary = summarize(labels, scores, tags_or_numbered(Path(config.mr_path) / TAGS_FILE, labels.shape[1]))
-    if summary["num_tags_scored"] == 0:
-        raise UserError(
-            f"{config.label_path}: no tag has both positive and negative clips among "
-            f"{summary['num_samples']}; AUC is undefined"
-        )
+    require_scorable(summary, config.label_path)
     summary.update({"results": str(config.post_result_path), "labels": str(config.label_path)})
     print(format_per_tag_table(summary))
     if config.result_file:

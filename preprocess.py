@@ -21,9 +21,15 @@ def run(config: Config) -> int:
     the config becomes explicit values."""
     if config.preprocess_mode == "310":
         return run_310(config)
-    from src.preprocess.build import build, summary_line
+    from src.preprocess.build import build
+    from src.preprocess.report import skip_hints, summary_line
 
-    log.info(summary_line(build(dataset_spec(config), run_options(config)), config.mr_path))
+    report = build(dataset_spec(config), run_options(config))
+    log.info(summary_line(report, config.mr_path))
+    if report["status"] == "finished":
+        total = sum(report["written"].values()) + len(report["skipped"])
+        for hint in skip_hints(report["skipped"], total, config.audio_path):
+            log.warning(hint)
     return 0
 
 
@@ -38,6 +44,7 @@ def dataset_spec(config: Config) -> DatasetSpec:
     return DatasetSpec(
         audio_path=config.audio_path,
         info_name=config.info_name,
+        info_path=config.info_path,
         info_format=config.info_format,
         mr_path=config.mr_path,
         num_classes=config.num_classes,
@@ -45,6 +52,7 @@ def dataset_spec(config: Config) -> DatasetSpec:
         top_tags_from=config.top_tags_from,
         drop_untagged=config.drop_untagged,
         num_consumer=config.num_consumer,
+        follow_symlinks=config.follow_symlinks,
     )
 
 
@@ -61,7 +69,8 @@ def run_options(config: Config) -> RunOptions:
 
 
 def run_310(config: Config) -> int:
-    """The Ascend 310 side: the eval_split's shards as fcn4_bs{B}_{i}.bin batches + label_ids.npy."""
+    """The Ascend 310 side: the eval_split's shards as fcn4_bs{B}_{i}.bin batches + label_ids.npy, into a
+    result_path that holds nothing else (never mr_path, checkpoint_path or a folder above them)."""
     from src.inference.bin_protocol import dump_split
 
     report = dump_split(
@@ -71,6 +80,7 @@ def run_310(config: Config) -> int:
         config.num_classes,
         config.result_path,
         config.num_parallel_workers,
+        keep={"checkpoint_path": config.checkpoint_path},
     )
     log.info(
         "wrote %d %s clips as %d batches of %d (last padded with %d zero rows) to %s",

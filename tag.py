@@ -57,8 +57,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--workers", type=int, default=2, help="threads decoding audio ahead of the model (0: none)")
     parser.add_argument("--format", choices=FORMATS, default="text", help="text (default), csv or json")
-    parser.add_argument("--output", default="", help="write the report to this file instead of stdout")
-    parser.add_argument("--plot_dir", default="", help="save NAME_taggram.png and NAME_tags.png per file here")
+    parser.add_argument(
+        "--output",
+        default="",
+        help="write the report to this file instead of stdout (an existing file is replaced only if it is "
+        "an earlier tag.py report, never an input)",
+    )
+    parser.add_argument(
+        "--plot_dir",
+        default="",
+        help="save NAME_taggram.png and NAME_tags.png per file here (replacing only plots tag.py wrote)",
+    )
     parser.add_argument(
         "--device_target",
         choices=("auto", "Ascend", "GPU", "CPU"),
@@ -89,8 +98,9 @@ def run(args: argparse.Namespace) -> int:
     check_args(args)
     backend_class(args.model)  # an unknown suffix fails before any audio is looked at
     files = collect_audio(args.audio)
+    names = _check_outputs(args, files)
     backend = open_backend(args.model, args.device_target)
-    tags = resolve_tags(args.model, backend.num_classes, args.tags_file)
+    tags = resolve_tags(args.model, backend.num_classes, args.tags_file, own=backend.own_tags)
     log.info("tagging %d file(s) with %s", len(files), backend.describe())
 
     began = time.perf_counter()
@@ -110,7 +120,6 @@ def run(args: argparse.Namespace) -> int:
 
     _write_report(args, tracks, tags, backend.kind)
     if args.plot_dir:
-        names = tag_report.plot_names(tagged)
         for track in tagged:
             tag_report.save_plots(track, tags, Path(args.plot_dir), names[track.path], args.top_k, args.aggregate)
         log.info("plots: %d taggram + %d bar-chart PNGs in %s", len(tagged), len(tagged), args.plot_dir)
@@ -124,6 +133,23 @@ def run(args: argparse.Namespace) -> int:
         len(tracks) - len(tagged),
     )
     return 0
+
+
+def _check_outputs(args: argparse.Namespace, files: list[Path]) -> dict[Path, str]:
+    """Refuse, before any work, outputs that cannot be written or would replace an input or a file
+    tag.py did not write; returns the plot name of each file."""
+    from src.fileio import check_writable_dir, check_writable_file
+    from src.inference import tag_report
+
+    if args.output:
+        output = check_writable_file(args.output, "--output")
+        inputs = [*files, Path(args.model), *([Path(args.tags_file)] if args.tags_file else [])]
+        tag_report.check_report_target(output, inputs)
+    names = tag_report.plot_names(files)
+    if args.plot_dir:
+        check_writable_dir(args.plot_dir, "--plot_dir")
+        tag_report.check_plot_targets(Path(args.plot_dir), names.values())
+    return names
 
 
 def _write_report(args: argparse.Namespace, tracks: list, tags: list[str], backend: str) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import sys
 
+from src.cli import EXIT_INTERRUPTED
 from src.cluster import distributed
 from src.entry import run_entry
 from src.errors import UserError
@@ -32,14 +33,18 @@ def run(config: Config) -> int:
     setup_runtime(config.device_target, config.device_id, config.seed, config.mixed_precision)
     world = distributed.setup(config.parallel_mode)
     options = config.pick(TrainOptions, model=config.pick(ModelParams))
-    with cloud_sync(config, world) as mirror:
-        check_dataset(options.mr_path, options.model.num_classes)
-        tags = read_tag_list(f"{options.mr_path}/{TAGS_FILE}")
-        if len(tags) != options.model.num_classes:
-            raise UserError(
-                f"{options.mr_path}/{TAGS_FILE} lists {len(tags)} tags, num_classes={options.model.num_classes}"
-            )
-        state = train(options, tags, world, mirror, config.to_dict())
+    try:
+        with cloud_sync(config, world) as mirror:
+            check_dataset(options.mr_path, options.model.num_classes)
+            tags = read_tag_list(f"{options.mr_path}/{TAGS_FILE}")
+            if len(tags) != options.model.num_classes:
+                raise UserError(
+                    f"{options.mr_path}/{TAGS_FILE} lists {len(tags)} tags, num_classes={options.model.num_classes}"
+                )
+            state = train(options, tags, world, mirror, config.to_dict())
+    except KeyboardInterrupt:
+        log.warning("interrupted; rerun the same command with --resume True to continue from the last checkpoint")
+        return EXIT_INTERRUPTED
     best = f"best val ROC-AUC {state.best_auc:.4f} at epoch {state.best_epoch}" if state.best_epoch else "no val split"
     log.info(
         "done: %d epochs, %d steps, %s; checkpoints in %s",

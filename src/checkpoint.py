@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from src.errors import UserError, first_line
@@ -38,11 +38,19 @@ def save(cell, path: str | Path, extra: dict | None = None, run_info: dict | Non
     return path
 
 
-def run_info(params: dict) -> dict | None:
+def run_info(params: dict, path: str | Path = "checkpoint") -> dict | None:
     """The run info a checkpoint's parameter dict (from `read`) carries, None for one saved without it
-    (older runs, the model zoo's checkpoints)."""
+    (older runs, the model zoo's checkpoints); UserError naming `path` when it is not a JSON object."""
     text = params.get(RUN_INFO_KEY)
-    return json.loads(text) if isinstance(text, str) else None
+    if text is None:
+        return None
+    try:
+        info = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        info = None
+    if not isinstance(info, dict):
+        raise UserError(f"checkpoint {path}: its '{RUN_INFO_KEY}' entry is not the JSON object train.py writes")
+    return info
 
 
 def read(path: str | Path) -> dict:
@@ -67,11 +75,7 @@ def load_into(cell, path: str | Path, params: dict | None = None) -> dict:
 
     params = read(path) if params is None else params
     for param in cell.get_parameters():
-        if param.name not in params:
-            raise UserError(
-                f"checkpoint {path} has no parameter '{param.name}' (not an FCN-4 checkpoint, or another model layout)"
-            )
-        got = tuple(params[param.name].shape)
+        got = parameter_shape(params, param.name, path)
         if got != tuple(param.shape):
             raise UserError(
                 f"checkpoint {path}: parameter '{param.name}' has shape {got}, the network "
@@ -80,6 +84,15 @@ def load_into(cell, path: str | Path, params: dict | None = None) -> dict:
     wanted = {p.name for p in cell.get_parameters()}
     ms.load_param_into_net(cell, {k: v for k, v in params.items() if k in wanted}, strict_load=True)
     return params
+
+
+def parameter_shape(params: dict, name: str, path: str | Path) -> tuple[int, ...]:
+    """The shape of parameter `name` in a checkpoint's parameter dict; UserError naming `path` when it has none."""
+    if name not in params or not hasattr(params[name], "shape"):
+        raise UserError(
+            f"checkpoint {path} has no parameter '{name}' (not an FCN-4 checkpoint, or another model layout)"
+        )
+    return tuple(params[name].shape)
 
 
 def rotate(directory: Path, prefix: str, keep: int) -> list[Path]:
@@ -103,6 +116,8 @@ class TrainState:
     checkpoint: str = ""
     best_auc: float = -1.0
     best_epoch: int = 0
+    # what a resume must match ({"batch_size", "seed", "data"}); empty in a state written before it was recorded
+    trained_with: dict = field(default_factory=dict)
 
     def save(self, directory: Path) -> None:
         atomic_write_json(directory / STATE_FILE, self.__dict__)

@@ -9,10 +9,12 @@ heavy; run_entry adds the MindSpore log filter (src.runtime) on top of the forma
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable
 
 from src.errors import UserError
+from src.fileio import DISK_FULL_ERRNOS
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -26,13 +28,23 @@ def setup_logging() -> None:
 
 
 def run_command(command: Callable[[], int]) -> int:
-    """Call command(); bad input becomes `error: ...` on stderr and exit code 2."""
+    """Call command(); bad input, and a disk that is full (or read-only, or over quota) while writing,
+    become `error: ...` on stderr and exit code 2."""
     setup_logging()
     try:
         return int(command() or 0)
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USER_ERROR
+        return _error(str(exc))
+    except OSError as exc:
+        if exc.errno not in DISK_FULL_ERRNOS:
+            raise
+        where = f"cannot write {exc.filename}" if exc.filename else "cannot write"
+        return _error(f"{where}: {os.strerror(exc.errno)}; free space or choose another folder, then rerun")
     except KeyboardInterrupt:
         logging.getLogger("fcn4").warning("interrupted; rerun the same command to continue where it stopped")
         return EXIT_INTERRUPTED
+
+
+def _error(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_USER_ERROR

@@ -6,6 +6,7 @@ Schema (as the model zoo): id int32, feature float32 [1, 96, 1366], label int32 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -17,6 +18,8 @@ from src.features import FEATURE_SHAPE
 from src.file_names import shard_base, split_shards
 
 WRITE_CHUNK = 16
+HEADER_LENGTH_BYTES = 8  # a MindRecord file starts with its JSON header's length, uint64 little-endian
+MAX_HEADER_BYTES = 1 << 26
 
 
 def mindrecord_schema(num_classes: int) -> dict:
@@ -95,17 +98,59 @@ class SplitWriter:
         return self.count
 
 
-def check_schema(files: list[Path], num_classes: int) -> None:
-    """Refuse shards made with another schema (fields, feature shape or class count)."""
+def shard_problem(path: Path) -> str:
+    """Why one shard file cannot be read, "" if none: its header and its size are checked on their own,
+    since MindSpore opens every shard of a split at once and names none when one is damaged.
+
+    The size check uses the layout of MindSpore 2.x: header_size bytes, then every page but the
+    last padded to page_size, then the last page (a shard without rows is its header alone).
+    """
+    try:
+        with open(path, "rb") as handle:
+            length = int.from_bytes(handle.read(HEADER_LENGTH_BYTES), "little")
+            size = os.fstat(handle.fileno()).st_size
+            if not 0 < length <= min(size, MAX_HEADER_BYTES):
+                return "no MindRecord header"
+            header = json.loads(handle.read(length))
+        pages = sorted(header["page"] or [], key=lambda page: page["page_id"])
+        expected = (
+            header["header_size"] + (len(pages) - 1) * header["page_size"] + pages[-1]["page_size"] if pages else 0
+        )
+        missing = [name for name in header["shard_addresses"] if not (path.parent / Path(name).name).is_file()]
+    except OSError as exc:
+        return first_line(exc)
+    except (ValueError, KeyError, TypeError, IndexError):
+        return "damaged MindRecord header"
+    if size < expected:
+        return f"truncated: {size} bytes, its header describes {expected}"
+    if missing:
+        return f"its split's shard {missing[0]} is missing"
+    return ""
+
+
+def _open_reader(files: list[Path]):
+    """A FileReader over a split's shards; UserError naming the damaged shard if one is."""
     from mindspore.mindrecord import FileReader
 
-    expected = mindrecord_schema(num_classes)
+    for path in files:
+        problem = shard_problem(path)
+        if problem:
+            raise UserError(
+                f"{path}: not a readable MindRecord file ({problem}); re-run preprocess.py with --overwrite True"
+            )
     try:
-        reader = FileReader(str(files[0]))
-        schema = reader.schema()
-        reader.close()
+        return FileReader([str(f) for f in files]) if len(files) > 1 else FileReader(str(files[0]))
     except Exception as exc:  # noqa: BLE001 - any reader failure means "not a usable MindRecord"
-        raise UserError(f"{files[0]}: not a readable MindRecord file ({first_line(exc)})") from None
+        names = ", ".join(path.name for path in files)
+        raise UserError(f"{files[0].parent}: shards {names}: not a readable MindRecord ({first_line(exc)})") from None
+
+
+def check_schema(files: list[Path], num_classes: int) -> None:
+    """Refuse damaged shards, and shards made with another schema (fields, feature shape or class count)."""
+    expected = mindrecord_schema(num_classes)
+    reader = _open_reader(files)
+    schema = reader.schema()
+    reader.close()
     for field, spec in expected.items():
         got = schema.get(field)
         if got is None:
@@ -117,9 +162,8 @@ def check_schema(files: list[Path], num_classes: int) -> None:
 
 
 def count_rows(files: list[Path]) -> int:
-    from mindspore.mindrecord import FileReader
-
-    reader = FileReader([str(f) for f in files]) if len(files) > 1 else FileReader(str(files[0]))
+    """Rows over a split's shards; UserError naming a damaged shard."""
+    reader = _open_reader(files)
     total = reader.len()
     reader.close()
     return total

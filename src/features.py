@@ -37,11 +37,10 @@ N_FRAMES = 1 + CLIP_SAMPLES // HOP_LENGTH
 FEATURE_SHAPE = (1, N_MELS, N_FRAMES)
 TOP_DB = 80.0
 
-# A clip that decodes to less than this is a broken file, not a short song: MTAT clips are
-# 29.1 s, and a download cut after a few kilobytes decodes to a fraction of a second, which
-# would become a feature that is more than 96% zero padding under a full clip's labels.
-MIN_SECONDS = 1.0
-MIN_SAMPLES = int(MIN_SECONDS * SAMPLE_RATE)
+# Every clip is zero-padded to CLIP_SECONDS, as the reference does; one shorter than this is
+# still used, but preprocessing lists it in its report, since its feature is over 96% padding.
+SHORT_SECONDS = 1.0
+SHORT_SAMPLES = int(SHORT_SECONDS * SAMPLE_RATE)
 
 
 class AudioError(Exception):
@@ -77,7 +76,7 @@ def feature_params() -> dict:
 def load_audio(path: str | os.PathLike) -> np.ndarray:
     """Decode a clip to mono float32 at SAMPLE_RATE, shape (samples,), as the reference does.
 
-    Raises AudioError for a missing, empty, undecodable or nearly empty (< MIN_SECONDS) file.
+    Raises AudioError for a missing, empty or undecodable file, or one that decodes to no sample.
     """
     path = Path(path)
     if not path.is_file():
@@ -88,8 +87,8 @@ def load_audio(path: str | os.PathLike) -> np.ndarray:
         y = _librosa_load_quietly(path)
     except _decoder_errors() as exc:
         raise AudioError(path, f"undecodable: {_describe_decoder_error(exc)}") from exc
-    if y.size < MIN_SAMPLES:
-        raise AudioError(path, f"too short: {y.size} samples")
+    if y.size == 0:
+        raise AudioError(path, "no audio: decodes to 0 samples")
     return y
 
 
@@ -185,7 +184,13 @@ def extract(path: str | os.PathLike) -> np.ndarray:
 
     Raises AudioError for a file that cannot be used (see `load_audio`).
     """
-    return log_mel(fix_length(load_audio(path)))
+    return extract_with_length(path)[0]
+
+
+def extract_with_length(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """(extract(path), the clip's decoded length in samples), for callers that report short clips."""
+    y = load_audio(path)
+    return log_mel(fix_length(y)), y.size
 
 
 def warm_up() -> None:

@@ -11,7 +11,9 @@ them, so their names live here and every other module imports them.
       manifest.json    written last            metrics.jsonl            one line per epoch
       preprocess_report.json                   config.yaml              the resolved config
       preprocess_work/ (while unfinished)      model_params.json        the network's shape
-        chunks/  gathered by multi-host runs   eval_SPLIT.json          eval.py's result
+        chunks/  gathered by multi-host runs   tags.txt                 the run's tag list
+                                               eval_SPLIT.json          eval.py's result
+                                               .train.lock              held while train.py runs
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ MODEL_PARAMS_FILE = "model_params.json"
 STATE_FILE = "train_state.json"
 METRICS_FILE = "metrics.jsonl"
 CHECKPOINT_SUFFIX = ".ckpt"
+TRAIN_LOCK = ".train.lock"  # held by the train.py writing the folder; names its pid and host
 
 # ---- beside an exported model
 TAGS_SIDECAR_SUFFIX = ".tags.txt"

@@ -15,11 +15,14 @@ from typing import Any
 
 import numpy as np
 
+from src.errors import UserError
+
 __all__ = [
     "format_per_tag_table",
     "per_tag_average_precision",
     "per_tag_roc_auc",
     "reference_auc",
+    "require_scorable",
     "summarize",
     "summary_line",
 ]
@@ -182,6 +185,17 @@ def summarize(labels: Any, scores: Any, tags: list[str]) -> dict[str, Any]:
             for tag, count, tag_roc, tag_ap in zip(tags, positives, roc, ap, strict=True)
         ],
     }
+
+
+def require_scorable(summary: dict[str, Any], source: str) -> None:
+    """UserError when no tag of a ``summarize`` result has both classes: every average is undefined.
+
+    Checked before anything is printed or written, so that no result file holds only nulls.
+    """
+    if summary["num_tags_scored"] == 0:
+        raise UserError(
+            f"{source}: no tag has both positive and negative clips among {summary['num_samples']}; AUC is undefined"
+        )
 
 
 def format_per_tag_table(summary: dict[str, Any]) -> str:

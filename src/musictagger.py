@@ -11,6 +11,7 @@ and build_network() builds it, for training and for every loader alike.
 from __future__ import annotations
 
 import json
+import operator
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -43,12 +44,17 @@ class ModelParams:
 
     def __post_init__(self) -> None:
         _check_arch(self.arch)
-        object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
-        object.__setattr__(self, "pools", tuple(tuple(int(k) for k in p) for p in self.pools))
-        if len(self.channels) != 5:
-            raise UserError(f"channels={list(self.channels)}: FCN-4 needs 5 entries (input + 4 blocks)")
-        if len(self.pools) != 3 or any(len(p) != 2 for p in self.pools):
-            raise UserError(f"pools={[list(p) for p in self.pools]}: FCN-4 needs 3 [freq, time] pairs")
+        channels = list(self.channels)
+        if len(channels) != 5:
+            raise UserError(f"channels={channels}: FCN-4 needs 5 entries (input + 4 blocks)")
+        object.__setattr__(self, "channels", _sizes("channels", channels, channels))
+        if self.channels[0] != 1:
+            raise UserError(f"channels={channels}: the first entry (input channels) must be 1, one log-mel spectrogram")
+        pools = [list(p) if isinstance(p, list | tuple) else p for p in self.pools]
+        if len(pools) != 3 or any(not isinstance(p, list) or len(p) != 2 for p in pools):
+            raise UserError(f"pools={pools}: FCN-4 needs 3 [freq, time] pairs")
+        object.__setattr__(self, "pools", tuple(_sizes("pools", pool, pools) for pool in pools))
+        _check_feature_map(self.pools, self.n_mels, self.n_frames)
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -132,6 +138,31 @@ MODELS: dict[str, type[nn.Cell]] = {DEFAULT_ARCH: MusicTaggerCNN}
 def build_network(params: ModelParams) -> nn.Cell:
     """The untrained network `params` describe (its arch looked up in MODELS)."""
     return MODELS[params.arch](params)
+
+
+def _sizes(key: str, values: list, shown: list) -> tuple[int, ...]:
+    """`values` as ints, each a whole number >= 1; UserError naming `key` = `shown` otherwise."""
+    try:
+        sizes = tuple(operator.index(v) for v in values)
+    except TypeError:
+        raise UserError(f"{key}={shown}: every entry must be a whole number") from None
+    if min(sizes) < 1:
+        raise UserError(f"{key}={shown}: every entry must be >= 1 (got {min(sizes)})")
+    return sizes
+
+
+def _check_feature_map(pools: tuple[tuple[int, int], ...], n_mels: int, n_frames: int) -> None:
+    """UserError when a max pool (kernel = stride, so floor division) empties the feature map before block 4."""
+    height, width = n_mels, n_frames
+    for index, (pool_f, pool_t) in enumerate(pools):
+        pooled = (height // pool_f, width // pool_t)
+        if min(pooled) < 1:
+            raise UserError(
+                f"pools={[list(p) for p in pools]}: pool {index + 1} {[pool_f, pool_t]} shrinks the "
+                f"{height}x{width} feature map to {pooled[0]}x{pooled[1]} (input {n_mels}x{n_frames}); "
+                f"every pooled size must stay >= 1"
+            )
+        height, width = pooled
 
 
 def _check_arch(arch: str, where: str = "") -> None:

@@ -8,6 +8,7 @@ to `FILE_NAME.tags.txt` beside an exported model.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +18,8 @@ import yaml
 from src.errors import UserError
 from src.file_names import CONFIG_FILE, TAGS_FILE, TAGS_SIDECAR_SUFFIX
 from src.fileio import atomic_write_text
+
+log = logging.getLogger("fcn4")
 
 
 def write_tag_list(path: str | os.PathLike, tags: Sequence[str]) -> None:
@@ -85,24 +88,58 @@ def find_tag_list(candidates: Sequence[Path]) -> Path | None:
     return next((path for path in candidates if path.is_file()), None)
 
 
-def resolve_tags(model_path: str | os.PathLike, num_classes: int, tags_file: str | os.PathLike = "") -> list[str]:
-    """The model's tag names from `tags_file`, else the first of `tag_list_candidates` that exists.
+def resolve_tags(
+    model_path: str | os.PathLike,
+    num_classes: int,
+    tags_file: str | os.PathLike = "",
+    mr_path: str | os.PathLike = "",
+    own: Sequence[str] | None = None,
+) -> list[str]:
+    """The model's tag names: `own` (the list a checkpoint records) when given, else `tags_file`, else the
+    first of `tag_list_candidates` that exists.
 
-    UserError when none is found, or when the list does not name every one of the model's outputs.
+    A checkpoint's own names win because a tags.txt near it may come from another preprocessing run; one
+    that would have been used and differs is warned about. UserError when no list is found, or when the
+    list does not name every one of the model's outputs.
     """
+    candidates = [Path(tags_file)] if tags_file else tag_list_candidates(model_path, mr_path)
+    path = find_tag_list(candidates)
+    if own is not None:
+        check_tag_count(own, model_path, model_path, num_classes)
+        _warn_if_other(path, own, model_path)
+        return list(own)
     if tags_file:
-        path = Path(tags_file)
-    else:
-        candidates = tag_list_candidates(model_path)
-        path = find_tag_list(candidates)
-        if path is None:
-            raise UserError(
-                f"no tag list found for {model_path} (looked for {', '.join(map(str, candidates))}); "
-                f"pass --tags_file, e.g. the tags.txt that preprocess.py wrote"
-            )
+        path = Path(tags_file)  # read_tag_list names it when it is missing
+    elif path is None:
+        raise UserError(
+            f"no tag list found for {model_path} (looked for {', '.join(map(str, candidates))}); "
+            f"pass --tags_file, e.g. the tags.txt that preprocess.py wrote"
+        )
     tags = read_tag_list(path)
     check_tag_count(tags, path, model_path, num_classes)
     return tags
+
+
+def _warn_if_other(path: Path | None, own: Sequence[str], model_path: str | os.PathLike) -> None:
+    """One warning when the tag list at `path` (None: there is none) does not name the model's own tags."""
+    if path is None:
+        return
+    try:
+        tags = read_tag_list(path)
+    except UserError as exc:
+        log.warning("%s; using the %d tags that %s records", exc, len(own), model_path)
+        return
+    if tags != list(own):
+        first = next((i for i, (a, b) in enumerate(zip(tags, own, strict=False)) if a != b), min(len(tags), len(own)))
+        log.warning(
+            "%s does not list the tags %s was trained with (%d vs %d tags, first difference at label %d); "
+            "using the checkpoint's own",
+            path,
+            model_path,
+            len(tags),
+            len(own),
+            first,
+        )
 
 
 def check_tag_count(

@@ -9,6 +9,9 @@ Data parallel (src/cluster/distributed.py): every rank runs this loop on its sha
 clips per step; rank 0 alone validates (on all val clips), writes and uploads. The ranks' agreement
 (clips read, weights) is checked by src/cluster/replica_checks.py after every epoch.
 
+Nothing is written before every check has passed (src/run_folder.py), and rank 0 writes holding the
+run folder's lock; Ctrl-C stops between steps, never inside a checkpoint save (src/interrupts.py).
+
 train.py resolves the config into TrainOptions and calls train(); nothing here reads the config.
 """
 
@@ -17,35 +20,34 @@ from __future__ import annotations
 import json
 import logging
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from src import checkpoint
+from src import checkpoint, run_folder, run_lock
 from src.checkpoint import TrainState
-from src.cluster import distributed, replica_checks
+from src.cluster import replica_checks
 from src.cluster.distributed import World
 from src.cluster.object_store import Mirror
 from src.dataset import check_schema, count_rows, create_dataset, find_shards
 from src.errors import UserError
-from src.file_names import METRICS_FILE, STATE_FILE, best_checkpoint, step_checkpoint
+from src.file_names import METRICS_FILE, STATE_FILE, TRAIN_LOCK, best_checkpoint, split_shards, step_checkpoint
+from src.fileio import check_writable_dir
 from src.inference.predict import predict
+from src.interrupts import Interrupts, stop_at_safe_points
 from src.metrics import summarize
 from src.model_loading import checkpoint_file
-from src.model_utils.config import save_config
-from src.musictagger import ModelParams, build_network, load_model_params
+from src.musictagger import ModelParams, build_network
 
 log = logging.getLogger("fcn4")
 
 
 @dataclass(frozen=True)
 class TrainOptions:
-    """Everything the recipe reads, resolved once by train.py (the config stays at the edge).
-
-    The fields are named like their config keys, so train.py builds it with `config.pick`.
-    """
+    """Everything the recipe reads, resolved once by train.py with `config.pick` (fields named like config keys)."""
 
     mr_path: str
     checkpoint_path: str
@@ -63,18 +65,25 @@ class TrainOptions:
     eval_batch_size: int
     num_parallel_workers: int
     resume: bool
+    overwrite: bool
     pre_trained: bool
+    pre_trained_ckpt: str
     model_name: str
 
 
 def train(options: TrainOptions, tags: list[str], world: World, mirror: Mirror | None, run_config: dict) -> TrainState:
-    """The whole recipe: record the run's config (run_config, saved as config.yaml), start (fresh,
-    fine-tune or resume), fit."""
-    trainer = Trainer(options, tags, world, mirror)
-    if world.is_main:
-        trainer.publish(save_config(run_config, trainer.out))
-    trainer.start()
-    return trainer.fit()
+    """The whole recipe: every check (a refused run changes nothing on disk), then, holding the run
+    folder's lock on rank 0, record the run (run_config as config.yaml, the network's shape, the tags)
+    and fit. SIGINT/SIGTERM end it with KeyboardInterrupt at a safe point."""
+    lock = Path(options.checkpoint_path) / TRAIN_LOCK
+    with stop_at_safe_points() as interrupts:
+        if world.is_main:
+            run_lock.check_free(lock, "train.py")
+        trainer = Trainer(options, tags, world, mirror, interrupts)
+        replaced = trainer.prepare()
+        with run_lock.exclusive(lock, "train.py") if world.is_main else nullcontext():
+            trainer.begin(replaced, run_config)
+            return trainer.fit()
 
 
 def build_train_cell(network, lr: float, loss_scale: float, mixed_precision: bool = False):
@@ -96,63 +105,66 @@ class Trainer:
     """Runs epochs, writes checkpoints/metrics into options.checkpoint_path (rank 0 of `world`),
     and hands every file it writes to `mirror` (the train_url upload) when there is one."""
 
-    def __init__(self, options: TrainOptions, tags: list[str], world: World, mirror: Mirror | None) -> None:
+    def __init__(
+        self, options: TrainOptions, tags: list[str], world: World, mirror: Mirror | None, interrupts: Interrupts
+    ) -> None:
         self.options = options
         self.tags = tags
         self.world = world
         self.mirror = mirror
+        self.interrupts = interrupts
         self.out = Path(options.checkpoint_path)
-        self.out.mkdir(parents=True, exist_ok=True)
         self.params = options.model
         self.network = build_network(self.params)
         self.train_cell = build_train_cell(self.network, options.lr, options.loss_scale, options.mixed_precision)
         self.state = TrainState()
-        self.has_val = options.eval_each_epoch and _has_split(options.mr_path, "val")
+        self.steps = 0
+        self.has_val = options.eval_each_epoch and bool(split_shards(options.mr_path, "val"))
 
-    def start(self) -> None:
-        """Fresh start, fine-tuning start (pre_trained) or resume, as the options ask."""
+    def prepare(self) -> list[Path]:
+        """Every check, and the start (resume, fine-tune or fresh) loaded into the network; writes nothing.
+
+        Returns the files of an older run in checkpoint_path that this new run replaces (--overwrite True).
+        """
         cfg = self.options
-        previous = TrainState.load(self.out)
-        if cfg.resume:
-            distributed.check_same(
-                self.world,
-                previous.global_step if previous and previous.checkpoint else -1,
-                f"the last checkpoint's global step in {self.out}",
-                "every rank must see the same checkpoint_path (shared storage, or train_url)",
-            )
-        if cfg.resume and previous and previous.checkpoint:
-            self._check_same_model()
+        if self.world.is_main:
+            check_writable_dir(self.out, "checkpoint_path")
+        self.steps = self._steps_per_epoch()
+        self.state.trained_with = run_folder.trained_with(cfg.batch_size, cfg.seed, cfg.mr_path)
+        previous = run_folder.resume_point(self.out, self.world) if cfg.resume else None
+        if previous is not None:
+            run_folder.check_same_model(self.out, self.params)
+            run_folder.check_resume(previous.trained_with, self.state.trained_with, self.out)
             checkpoint.load_into(self.train_cell, self.out / previous.checkpoint)
+            previous.trained_with = self.state.trained_with
             self.state = previous
             log.info(
                 "resumed from %s (epoch %d, step %d)", previous.checkpoint, previous.epoch + 1, previous.step_in_epoch
             )
-        elif cfg.resume:
-            log.info("resume: no earlier run in %s, starting afresh", self.out)
-        elif cfg.pre_trained:
-            path = checkpoint_file(cfg.checkpoint_path, "", cfg.model_name, cfg.prefix)
-            checkpoint.load_into(self.network, path)
-            log.info("fine-tuning from %s", path)
-        if self.world.is_main:
-            self.publish(self.params.save(self.out))
+            return []
+        if cfg.pre_trained:
+            source = checkpoint_file(cfg.checkpoint_path, cfg.pre_trained_ckpt, cfg.model_name, cfg.prefix)
+            run_folder.check_source_survives(source, self.out, cfg.prefix)
+            checkpoint.load_into(self.network, source)
+            log.info("fine-tuning from %s", source)
+        return run_folder.check_new_run(self.out, cfg.prefix, cfg.overwrite, cfg.resume) if self.world.is_main else []
 
-    def _check_same_model(self) -> None:
-        saved = load_model_params(self.out)
-        if saved is not None and saved != self.params:
-            raise UserError(
-                f"resume: {self.out} was trained with {saved.to_dict()}, this config asks for "
-                f"{self.params.to_dict()}; use the same channels/pools/num_classes or another "
-                f"checkpoint_path"
-            )
+    def begin(self, replaced: list[Path], run_config: dict) -> None:
+        """Clear what the checks allowed (an older run, stale temporaries of interrupted saves) and record
+        this run beside its checkpoints: run_config as config.yaml, model_params.json, tags.txt (rank 0)."""
+        if not self.world.is_main:
+            return
+        run_folder.clear(self.out, self.options.prefix, replaced)
+        self.forget(*replaced)
+        self.publish(*run_folder.record(self.out, run_config, self.params, self.tags))
 
     def fit(self) -> TrainState:
         """Every remaining epoch, each ending in a checkpoint; the state where the run ends."""
-        cfg = self.options
-        steps = self._steps_per_epoch()
-        for epoch in range(self.state.epoch, cfg.epoch_size):
-            self._run_epoch(epoch, steps)
-            self.state.epoch, self.state.step_in_epoch = epoch + 1, 0
-            self._save_step_checkpoint(epoch + 1, steps)
+        for epoch in range(self.state.epoch, self.options.epoch_size):
+            record = self._run_epoch(epoch, self.steps)
+            val_auc = self._validate(record)
+            with self.interrupts.critical():
+                self._end_epoch(epoch, record, val_auc)
         return self.state
 
     def _steps_per_epoch(self) -> int:
@@ -188,7 +200,8 @@ class Trainer:
         ).take(steps)
         return data.skip(self.state.step_in_epoch) if self.state.step_in_epoch else data
 
-    def _run_epoch(self, epoch: int, steps: int) -> None:
+    def _run_epoch(self, epoch: int, steps: int) -> dict:
+        """The epoch's remaining steps (a step checkpoint every save_step); its metrics record."""
         cfg = self.options
         start_step = self.state.step_in_epoch
         losses, clips = [], []
@@ -225,64 +238,61 @@ class Trainer:
             "seconds": round(seconds, 2),
         }
         record.update(replica_checks.replica_report(self.world, self.network, epoch, clips))
-        record.update(self._validate(epoch))
-        if self.world.is_main:
-            self._append_metrics(record)
-        log.info("epoch %d: %s", epoch + 1, ", ".join(f"{k}={v}" for k, v in record.items() if k != "epoch"))
+        return record
 
-    def _validate(self, epoch: int) -> dict:
-        """Validation ROC-AUC / PR-AUC on all val clips, computed once (rank 0); keeps the best checkpoint."""
+    def _validate(self, record: dict) -> float | None:
+        """Validation ROC-AUC / PR-AUC on all val clips, computed once (rank 0), added to record; the ROC-AUC."""
         if not self.has_val or not self.world.is_main:
-            return {}
+            return None
         cfg = self.options
         scores, labels = predict(
             self.network, cfg.mr_path, "val", cfg.eval_batch_size, cfg.model.num_classes, cfg.num_parallel_workers
         )
         summary = summarize(labels, scores, self.tags)
-        auc = summary["roc_auc"]
-        if auc is not None and auc > self.state.best_auc:
-            self.state.best_auc, self.state.best_epoch = auc, epoch + 1
-            self.publish(checkpoint.save(self.train_cell, self.out / best_checkpoint(cfg.prefix), {"epoch": epoch + 1}))
-        return {"val_roc_auc": _round(auc), "val_pr_auc": _round(summary["pr_auc"])}
+        record.update(val_roc_auc=_round(summary["roc_auc"]), val_pr_auc=_round(summary["pr_auc"]))
+        return summary["roc_auc"]
+
+    def _end_epoch(self, epoch: int, record: dict, val_auc: float | None) -> None:
+        """The best checkpoint if val_auc is the best yet, the metrics line, the epoch's checkpoint and state."""
+        if val_auc is not None and val_auc > self.state.best_auc:
+            self.state.best_auc, self.state.best_epoch = val_auc, epoch + 1
+            best = self.out / best_checkpoint(self.options.prefix)
+            self.publish(self._save(best, {"epoch": epoch + 1}))
+        if self.world.is_main:
+            with open(self.out / METRICS_FILE, "a") as handle:
+                handle.write(json.dumps(record) + "\n")
+            self.publish(self.out / METRICS_FILE)
+        log.info("epoch %d: %s", epoch + 1, ", ".join(f"{k}={v}" for k, v in record.items() if k != "epoch"))
+        self.state.epoch, self.state.step_in_epoch = epoch + 1, 0
+        self._save_step_checkpoint(epoch + 1, self.steps)
 
     def _save_step_checkpoint(self, epoch: int, step: int) -> None:
         """PREFIX-EPOCH_STEP.ckpt (1-based epoch, as ModelCheckpoint names it), then the resume state;
         both uploaded before training goes on, so a killed job loses at most one interval."""
-        cfg = self.options
-        name = step_checkpoint(cfg.prefix, epoch, step)
+        name = step_checkpoint(self.options.prefix, epoch, step)
         self.state.checkpoint = name
         if not self.world.is_main:
             return
-        path = checkpoint.save(
-            self.train_cell, self.out / name, {"epoch": self.state.epoch, "step": self.state.step_in_epoch}
-        )
-        self.state.save(self.out)
-        self.publish(path, self.out / STATE_FILE)
-        self._rotate()
+        with self.interrupts.critical():
+            path = self._save(self.out / name, {"epoch": self.state.epoch, "step": self.state.step_in_epoch})
+            self.state.save(self.out)
+            self.publish(path, self.out / STATE_FILE)
+            self.forget(*checkpoint.rotate(self.out, self.options.prefix, self.options.keep_checkpoint_max))
 
-    def _rotate(self) -> None:
-        for old in checkpoint.rotate(self.out, self.options.prefix, self.options.keep_checkpoint_max):
-            if self.mirror is not None:
-                self.mirror.drop(old)
-
-    def _append_metrics(self, record: dict) -> None:
-        with open(self.out / METRICS_FILE, "a") as handle:
-            handle.write(json.dumps(record) + "\n")
-        self.publish(self.out / METRICS_FILE)
+    def _save(self, path: Path, extra: dict) -> Path:
+        """A checkpoint that carries the run's network shape and tag names, wherever it is moved."""
+        return checkpoint.save(self.train_cell, path, extra, {"model": self.params.to_dict(), "tags": self.tags})
 
     def publish(self, *paths: Path) -> None:
         """Upload files of checkpoint_path to train_url now (no-op without a mirror)."""
         if self.mirror is not None:
             self.mirror.push(*paths)
 
+    def forget(self, *paths: Path) -> None:
+        """Delete the copies of removed files of checkpoint_path from train_url (no-op without a mirror)."""
+        if self.mirror is not None:
+            self.mirror.drop(*paths)
+
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 5)
-
-
-def _has_split(mr_dir: str | Path, split: str) -> bool:
-    try:
-        find_shards(mr_dir, split)
-    except UserError:
-        return False
-    return True

@@ -25,6 +25,7 @@ class Backend:
 
     kind = ""
     needs_mindspore = True  # open_backend sets MindSpore up (device, graph mode) before loading
+    own_tags: list[str] | None = None  # tag names the model file itself records (a checkpoint's run info)
 
     def __init__(self, path: Path, batch_size: int | None, num_classes: int) -> None:
         self.path = path
@@ -62,14 +63,15 @@ def _check_input_shape(path: Path, shape: list) -> int | None:
 
 
 class CheckpointBackend(Backend):
-    """The MindSpore network rebuilt from a checkpoint (model_params.json beside it gives the shape)."""
+    """The MindSpore network rebuilt from a checkpoint, shaped and named by the run info it carries
+    (else model_params.json beside it; src.model_loading)."""
 
     kind = "checkpoint"
 
     def __init__(self, path: Path) -> None:
-        from src.model_loading import load_network
+        from src.model_loading import load_checkpoint_network
 
-        self.network = load_network(path)
+        self.network, self.own_tags = load_checkpoint_network(path)
         super().__init__(path, None, self.network.params.num_classes)
 
     def predict(self, features: np.ndarray) -> np.ndarray:

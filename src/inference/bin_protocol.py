@@ -34,6 +34,7 @@ PERF_FILE = "test_perform_static.txt"
 FLOAT_BYTES = 4
 
 _RESULT_NAME = re.compile(r"fcn4_bs(\d+)_(\d+)_0\.bin")
+_INPUT_NAME = re.compile(r"fcn4_bs\d+_\d+\.bin")
 
 
 def input_name(batch_size: int, index: int) -> str:
@@ -64,6 +65,40 @@ def pad_batch(features: np.ndarray, batch_size: int) -> np.ndarray:
     return np.concatenate([features, np.zeros((missing, *features.shape[1:]), features.dtype)])
 
 
+def check_result_path(result_path: str | Path, keep: dict[str, str | Path]) -> None:
+    """UserError unless result_path may be replaced as a whole: it does not exist, is empty or holds
+    only an earlier dump, and it is none of the folders `keep` names by config key (mr_path,
+    checkpoint_path), the current folder, home or the root, nor a folder above one of them."""
+    out = Path(result_path).resolve()
+    guarded = {"the current folder": Path.cwd(), "your home folder": Path.home(), "the filesystem root": Path("/")}
+    guarded |= {key: Path(path) for key, path in keep.items() if path}
+    for what, folder in guarded.items():
+        if out == folder.resolve() or out in folder.resolve().parents:
+            raise UserError(
+                f"result_path={str(result_path)!r} is {what} or a folder above it, which the 310 dump would "
+                f"replace as a whole; choose a new or empty folder (e.g. ./preprocess_Result)"
+            )
+    if out.exists() and not out.is_dir():
+        raise UserError(f"result_path={str(result_path)!r} is a file; the 310 dump needs a folder")
+    foreign = [path.name for path in out.iterdir() if not _is_dump_output(path)] if out.is_dir() else []
+    if foreign:
+        raise UserError(
+            f"result_path={str(result_path)!r} holds other files than a 310 dump ({', '.join(sorted(foreign)[:3])}), "
+            f"which replacing it would delete; choose a new or empty folder"
+        )
+
+
+def _is_dump_output(path: Path) -> bool:
+    """Whether path, inside a result folder, is what dump_split writes: label_ids.npy or 00_data/ of .bin batches."""
+    if path.name == LABELS_FILE:
+        return path.is_file()
+    return (
+        path.name == DATA_DIR
+        and path.is_dir()
+        and all(_INPUT_NAME.fullmatch(item.name) and item.is_file() for item in path.iterdir())
+    )
+
+
 def dump_split(
     mr_dir: str | Path,
     split: str,
@@ -71,11 +106,13 @@ def dump_split(
     num_classes: int,
     result_path: str | Path,
     num_parallel_workers: int = 2,
+    keep: dict[str, str | Path] | None = None,
 ) -> dict:
     """Write one split's MindRecord as the protocol's input batches and labels; returns counts.
 
     Built in a hidden sibling folder and moved over `result_path` at the end, so an
-    interrupted run leaves the previous result (or none), never a half-written one.
+    interrupted run leaves the previous result (or none), never a half-written one. Only a
+    folder check_result_path accepts is replaced (mr_dir is always kept, plus the folders of `keep`).
     """
     from tqdm import tqdm
 
@@ -83,6 +120,7 @@ def dump_split(
 
     if batch_size < 1:
         raise UserError(f"export_batch_size={batch_size}: the .bin batch size must be >= 1")
+    check_result_path(result_path, {"mr_path": mr_dir, **(keep or {})})
     out = Path(result_path)
     tmp = out.with_name(f".{out.name}.partial")
     shutil.rmtree(tmp, ignore_errors=True)

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from src.errors import UserError
+from src.fileio import check_writable_dir
 from src.inference.formats import EXPORT_FORMATS
 
 log = logging.getLogger("fcn4")
@@ -24,6 +26,10 @@ log = logging.getLogger("fcn4")
 INPUT_NAME, OUTPUT_NAME = "logmel", "probabilities"
 # Random input on the scale of the features (dB of a power mel spectrogram, top_db 80).
 CHECK_MEAN_DB, CHECK_STD_DB, CHECK_SEED = -30.0, 20.0, 0
+# mindspore.export and mindspore.onnx.export refuse any file name with another character (MindSpore 2.10,
+# _checkparam.check_file_name_by_regular); the longest file name and path Linux file systems take.
+MINDSPORE_FILE_NAME = re.compile(r"[0-9a-zA-Z@_\-.:/\\]+")
+MAX_NAME_BYTES, MAX_PATH_BYTES = 255, 4095
 
 
 @dataclass
@@ -33,14 +39,45 @@ class ExportReport:
     max_abs_diff: float | None  # None: not verified (a format without a backend here, AIR)
 
 
+def check_export_target(file_name: str, file_format: str) -> Path:
+    """The file export_model will write, refused in one line before any work when MindSpore would
+    refuse its name (characters, a trailing separator, length) or its folder cannot be written."""
+    if not file_name or file_name.endswith(("/", "\\")):
+        raise UserError(f"file_name={file_name!r}: expected a file name without extension, not a folder")
+    if MINDSPORE_FILE_NAME.fullmatch(file_name) is None:
+        bad = "".join(sorted({c for c in file_name if MINDSPORE_FILE_NAME.fullmatch(c) is None}))
+        raise UserError(
+            f"file_name={file_name!r}: MindSpore's export accepts only letters, digits and @ _ - . : / \\ "
+            f"in the path, not {bad!r}"
+        )
+    final, tmp = _export_paths(file_name, file_format)
+    name_bytes, tmp_bytes = len(os.fsencode(final.name)), len(os.fsencode(tmp.name))
+    if tmp_bytes > MAX_NAME_BYTES:
+        raise UserError(
+            f"file_name={file_name!r}: the file name is too long ({name_bytes} bytes with {final.suffix}; at most "
+            f"{MAX_NAME_BYTES - tmp_bytes + name_bytes}, as it is first written under a longer temporary name)"
+        )
+    if len(os.fsencode(os.path.abspath(tmp))) > MAX_PATH_BYTES:
+        raise UserError(f"file_name={file_name!r}: the path is too long (at most {MAX_PATH_BYTES} bytes)")
+    if final.is_dir():
+        raise UserError(f"file_name={file_name!r}: {final} is a folder")
+    check_writable_dir(final.parent, "file_name")
+    return final
+
+
+def _export_paths(file_name: str, file_format: str) -> tuple[Path, Path]:
+    """The exported file and the temporary name it is written under until checked."""
+    final = Path(file_name + EXPORT_FORMATS[file_format].suffix)
+    return final, final.with_name(f".{final.stem}.{os.getpid()}.partial{final.suffix}")
+
+
 def export_model(network, file_name: str, file_format: str, batch_size: int) -> ExportReport:
     """Write `file_name + suffix` from an inference-mode network with input (batch_size, 1, 96, 1366)."""
     import mindspore as ms
 
     fmt = EXPORT_FORMATS[file_format]
-    final = Path(file_name + fmt.suffix)
+    final, tmp = _export_paths(file_name, file_format)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(f".{final.stem}.{os.getpid()}.partial{final.suffix}")
     check = _check_batch((batch_size, *network.params.input_shape))
     try:
         if file_format == "ONNX":

@@ -1,17 +1,34 @@
-"""How tagged tracks are shown: text on the terminal, a CSV or JSON table, taggram and bar-chart PNGs."""
+"""How tagged tracks are shown: text on the terminal, a CSV or JSON table, taggram and bar-chart PNGs;
+and which existing files these may replace (only earlier reports and plots, never anything else)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import os
+import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
+from src.errors import UserError
 from src.features import CLIP_SECONDS
 from src.fileio import atomic_path
 from src.inference.tagging import Track
+
+CSV_COLUMNS = ("path", "duration_s", "windows", "error", "top_tags")  # then one column per tag
+JSON_KEYS = frozenset({"aggregate", "tags", "tracks", "skipped"})
+# Every line format_text writes: a track's header, a skipped track, one of its top tags.
+TEXT_LINE = re.compile(
+    r".+  \(\d+\.\d s, \d+ window\(s\), (mean|max) over windows\)"
+    r"|.+: skipped \(.*\)"
+    r"|  .+  \d\.\d{3}"
+)
+PLOT_SUFFIXES = ("_taggram.png", "_tags.png")
+PNG_MAGIC, MATPLOTLIB_MARK = b"\x89PNG\r\n\x1a\n", b"Software\x00Matplotlib"
+HEAD_BYTES = 1 << 16  # what is read of an existing file to recognise it
 
 
 def top_tags(track: Track, tags: list[str], k: int, aggregate: str) -> list[tuple[str, float]]:
@@ -35,7 +52,7 @@ def format_csv(tracks: list[Track], tags: list[str], k: int, aggregate: str) -> 
     """One row per track: path, duration_s, windows, error, top_tags ("tag:p; ..."), then every tag's probability."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["path", "duration_s", "windows", "error", "top_tags", *tags])
+    writer.writerow([*CSV_COLUMNS, *tags])
     for track in tracks:
         if track.error:
             writer.writerow([track.path, "", 0, track.error, "", *[""] * len(tags)])
@@ -82,17 +99,74 @@ def _rounded(values: np.ndarray) -> list[float]:
     return [round(float(v), 6) for v in values]
 
 
-def plot_names(tracks: list[Track]) -> dict[Path, str]:
-    """A distinct file-name stem per track (its stem, then stem-2, stem-3 ... on clashes)."""
+def is_report(path: Path) -> bool:
+    """Whether an existing file is a report tag.py wrote (text, CSV or JSON), or empty: safe to replace."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(HEAD_BYTES)
+        text = head.decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    if not text or text.startswith(",".join(CSV_COLUMNS) + ","):
+        return True
+    if text.startswith('{"'):
+        try:
+            report = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        return isinstance(report, dict) and report.keys() >= JSON_KEYS
+    lines = text.splitlines()[: -1 if len(head) == HEAD_BYTES else None]  # the last may be cut short
+    return bool(lines) and all(TEXT_LINE.fullmatch(line) for line in lines)
+
+
+def check_report_target(output: Path, inputs: Iterable[Path]) -> None:
+    """UserError unless writing the report to `output` destroys nothing: not an input (the same file,
+    by any name), and, if it exists, a report tag.py wrote before."""
+    if not os.path.lexists(output):
+        return
+    if output.exists():
+        for path in inputs:
+            if os.path.exists(path) and os.path.samefile(output, path):
+                raise UserError(f"--output {output} is the input {path}; choose another file for the report")
+    if not (output.is_file() and is_report(output)):
+        raise UserError(f"--output {output} exists and is not a tag.py report; choose another name or remove it")
+
+
+def plot_names(paths: list[Path]) -> dict[Path, str]:
+    """A distinct file-name stem per file (its stem, then stem-2, stem-3 ... on clashes)."""
     names: dict[Path, str] = {}
     used: set[str] = set()
-    for track in tracks:
-        stem, n = track.path.stem, 1
+    for path in paths:
+        stem, n = path.stem, 1
         while (name := stem if n == 1 else f"{stem}-{n}") in used:
             n += 1
         used.add(name)
-        names[track.path] = name
+        names[path] = name
     return names
+
+
+def plot_paths(folder: Path, name: str) -> list[Path]:
+    """The taggram and bar-chart PNGs of one track."""
+    return [folder / f"{name}{suffix}" for suffix in PLOT_SUFFIXES]
+
+
+def check_plot_targets(folder: Path, names: Iterable[str]) -> None:
+    """UserError when a plot would replace a file that is not a plot tag.py wrote (a Matplotlib PNG)."""
+    for name in names:
+        for path in plot_paths(folder, name):
+            if path.exists() and not _is_plot(path):
+                raise UserError(
+                    f"--plot_dir: {path} exists and is not a plot tag.py wrote; choose another --plot_dir or remove it"
+                )
+
+
+def _is_plot(path: Path) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(512)
+    except OSError:  # a folder, an unreadable file
+        return False
+    return head.startswith(PNG_MAGIC) and MATPLOTLIB_MARK in head
 
 
 def save_plots(track: Track, tags: list[str], folder: Path, name: str, k: int, aggregate: str) -> list[Path]:
@@ -103,7 +177,7 @@ def save_plots(track: Track, tags: list[str], folder: Path, name: str, k: int, a
     import matplotlib.pyplot as plt
 
     folder.mkdir(parents=True, exist_ok=True)
-    paths = [folder / f"{name}_taggram.png", folder / f"{name}_tags.png"]
+    paths = plot_paths(folder, name)
 
     fig, ax = plt.subplots(figsize=(max(6.0, 0.4 * len(track.starts_s) + 4), 0.18 * len(tags) + 1.5))
     image = ax.pcolormesh(

@@ -16,7 +16,7 @@ import yaml
 from src.cli import run_command
 from src.errors import UserError
 from src.fileio import atomic_write_text
-from src.model_utils.config import DEFAULT_CONFIG, load_yaml
+from src.model_utils.config import DEFAULT_CONFIG, load_schema
 
 BEGIN = "<!-- CONFIG-TABLE-BEGIN -->"
 END = "<!-- CONFIG-TABLE-END -->"
@@ -34,14 +34,11 @@ def _cell(text: str) -> str:
 
 
 def config_table(config_path: str | Path = DEFAULT_CONFIG) -> str:
-    """Markdown table of every key in YAML order: key, default, help (with its choices)."""
-    values, helps, choices = load_yaml(config_path)
+    """Markdown table of every key in YAML order: key, default, help (with its choices and range)."""
+    schema = load_schema(config_path)
     rows = ["| key | default | meaning |", "|---|---|---|"]
-    for key, default in values.items():
-        meaning = helps.get(key, "")
-        if key in choices:
-            meaning += f" Choices: {', '.join(str(choice) for choice in choices[key])}."
-        rows.append(f"| `{key}` | `{_cell(_default_text(default))}` | {_cell(meaning)} |")
+    for key, default in schema.values.items():
+        rows.append(f"| `{key}` | `{_cell(_default_text(default))}` | {_cell(schema.meaning(key))} |")
     return "\n".join(rows)
 
 

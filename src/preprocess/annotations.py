@@ -19,6 +19,9 @@ import numpy as np
 from src.errors import UserError
 
 _BINARY = frozenset({"0", "1"})
+MAX_CLIP_ID = 2**31 - 1  # the MindRecord schema's `id` column is int32
+# In the reason of every clip refused for leaving audio_path through a symbolic link (counted in the summary).
+SYMLINK_REASON = "resolves outside the audio root through a symbolic link"
 
 
 # The model zoo's tag.txt for MTAT (REFERENCE.md, "Labels"): label index 0 first, ascending frequency.
@@ -65,6 +68,11 @@ def read_mtat(path: Path) -> Annotations:
     if first is None:
         raise UserError(f"annotation file {path} is empty; expected a header line")
     _, header = first
+    if len(header) == 1 and "," in header[0]:
+        raise UserError(
+            f"annotation file {path} is comma-delimited; info_format=mtat expects tab-separated fields "
+            f"like MTAT's annotations_final.csv"
+        )
     tag_names = _check_header(path, header)
     clip_ids: list[int] = []
     id_lines: dict[int, int] = {}
@@ -95,8 +103,11 @@ ANNOTATION_FORMATS: dict[str, Callable[[Path], Annotations]] = {"mtat": read_mta
 
 
 def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
-    """(line number, fields) for each non-blank record, turning decode and CSV errors into UserError."""
-    with path.open(encoding="utf-8", newline="") as f:
+    """(line number, fields) for each non-blank record, turning decode and CSV errors into UserError.
+
+    A UTF-8 byte-order mark (which spreadsheet programs write) is accepted and dropped.
+    """
+    with path.open(encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f, delimiter="\t")
         try:
             for row in reader:
@@ -128,6 +139,11 @@ def _parse_row(path: Path, line: int, row: list[str], tag_names: list[str]) -> i
         raise UserError(f"{path}, line {line}: {len(row)} fields, expected {expected} like the header")
     if not (row[0].isascii() and row[0].isdigit()):
         raise UserError(f"{path}, line {line}: clip_id {row[0]!r} is not a non-negative integer")
+    if int(row[0]) > MAX_CLIP_ID:
+        raise UserError(
+            f"{path}, line {line}: clip_id {row[0]} does not fit the int32 id column of the MindRecord "
+            f"schema (at most {MAX_CLIP_ID})"
+        )
     values = row[1:-1]
     if not _BINARY.issuperset(values):
         column, value = next((n, v) for n, v in zip(tag_names, values, strict=True) if v not in _BINARY)
@@ -170,20 +186,25 @@ def label_matrix(annotations: Annotations, tags: Sequence[str]) -> np.ndarray:
     return annotations.tag_matrix[:, [column[tag] for tag in tags]].astype(np.int32)
 
 
-def resolve_clip_path(audio_root: str | os.PathLike, mp3_path: str) -> Path:
-    """`audio_root / mp3_path`, guaranteed to stay inside audio_root (the file need not exist).
-
-    The annotation file is input, so a path in it is not trusted: absolute paths, `..`
-    components, empty paths and paths that resolve outside the root through a symlink
-    are rejected with a UserError naming the path.
-    """
+def check_clip_path(mp3_path: str) -> None:
+    """UserError naming an annotation path that is empty, absolute or holds `..` (untrusted input)."""
     parts = PurePosixPath(mp3_path).parts
     if not parts or "\x00" in mp3_path:
         raise UserError(f"clip path {mp3_path!r} is empty or invalid; expected a path like 'f/name.mp3'")
     if PurePosixPath(mp3_path).is_absolute() or ".." in parts:
         raise UserError(f"clip path {mp3_path!r} must be relative to the audio root, without '..'")
+
+
+def resolve_clip_path(audio_root: str | os.PathLike, mp3_path: str, follow_symlinks: bool = False) -> Path:
+    """`audio_root / mp3_path`, guaranteed to stay inside audio_root (the file need not exist).
+
+    The annotation file is input, so a path in it is not trusted: see check_clip_path. A path
+    that resolves outside the root through a symlink is refused too, unless follow_symlinks
+    (the user's own links to shared storage, made inside the root).
+    """
+    check_clip_path(mp3_path)
     root = Path(audio_root)
     candidate = root / mp3_path
-    if not candidate.resolve().is_relative_to(root.resolve()):
-        raise UserError(f"clip path {mp3_path!r} resolves outside the audio root {root} (via a symlink)")
+    if not follow_symlinks and not candidate.resolve().is_relative_to(root.resolve()):
+        raise UserError(f"clip path {mp3_path!r} {SYMLINK_REASON} ({root})")
     return candidate

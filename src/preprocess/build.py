@@ -28,10 +28,11 @@ from tqdm import tqdm
 
 from src import features
 from src.errors import UserError
-from src.file_names import MANIFEST_FILE, NPY_DIR, REPORT_FILE, TAGS_FILE, WORK_CHUNKS_DIR, dataset_files
+from src.file_names import MANIFEST_FILE, NPY_DIR, REPORT_FILE, TAGS_FILE, dataset_files
 from src.fileio import atomic_write_json
 from src.preprocess.manifest import read_manifest, settings_diff, write_manifest
 from src.preprocess.plan import Plan, make_plan
+from src.preprocess.report import padded_entry, skip_hints
 from src.preprocess.specs import DatasetSpec, RunOptions
 from src.preprocess.work_store import CHUNK_CLIPS, STORE_FORMAT, WorkStore, exclusive
 from src.preprocess.worker import compute_chunk, init_worker
@@ -158,7 +159,7 @@ def _compute(
     sizes = {index: len(rows) for index, rows in todo}
     workers = min(options.workers or os.cpu_count() or 1, len(todo))
     npy_root = str(options.npy_path or Path(spec.mr_path) / NPY_DIR) if options.keep_npy else ""
-    initargs = (str(store.mr_path), spec.audio_path, npy_root, lock_fd)
+    initargs = (str(store.mr_path), spec.audio_path, npy_root, lock_fd, spec.follow_symlinks)
     assembler = None
     with get_context("fork").Pool(workers, initializer=init_worker, initargs=initargs) as pool:
         results = pool.imap_unordered(compute_chunk, tasks)
@@ -229,16 +230,18 @@ def _publish(
     report = {
         "status": "finished",
         "written": written,
-        "skipped": assembler.skipped,
+        "skipped": assembler.skipped + plan.refused,
+        "padded": padded_entry(assembler.padded),
         "dropped_untagged": plan.dropped_untagged,
         **began.figures(computed),
     }
     if not any(written.values()):
         atomic_write_json(out / REPORT_FILE, report)
         first = assembler.skipped[0]
+        hints = "".join(f"; {hint}" for hint in skip_hints(assembler.skipped, len(plan), spec.audio_path))
         raise UserError(
             f"no usable clip in {spec.audio_path}: all {len(plan)} were skipped (first: "
-            f"{first['mp3_path']}: {first['reason']}; see {out / REPORT_FILE})"
+            f"{first['mp3_path']}: {first['reason']}; see {out / REPORT_FILE}){hints}"
         )
     write_tag_list(store.staging / TAGS_FILE, plan.tags)
     atomic_write_json(store.staging / REPORT_FILE, report)
@@ -262,26 +265,3 @@ def _read_report(out: Path) -> dict:
         return json.loads((out / REPORT_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {"written": {}, "skipped": [], "computed": 0, "seconds": 0.0, "clips_per_s": 0.0}
-
-
-def summary_line(report: dict, mr_path: str) -> str:
-    """One log line for a run: clips written per split, skipped and dropped clips, speed."""
-    if report["status"] == "part_done":
-        return (
-            f"part {report['part']} of {report['parts']}: computed {report['computed']} clips in "
-            f"{report['seconds']:.1f} s ({report['clips_per_s']:.1f} clips/s) into {report['work_dir']}; "
-            f"when every part is done, gather the {WORK_CHUNKS_DIR}/ folders into one and run without "
-            f"preprocess_shard_id to write the shards"
-        )
-    written = ", ".join(f"{name} {count}" for name, count in report["written"].items())
-    skipped = f"{len(report['skipped'])} broken clips skipped (listed in {Path(mr_path) / REPORT_FILE})"
-    if report["status"] == "already_done":
-        return (
-            f"nothing to do: {mr_path} already holds the dataset of these settings ({written} clips; "
-            f"{skipped}); --overwrite True redoes it"
-        )
-    dropped = sum(report["dropped_untagged"].values())
-    return (
-        f"wrote {written} clips to {mr_path}; {skipped}; {dropped} clips without any kept tag left out; "
-        f"computed {report['computed']} clips in {report['seconds']:.1f} s ({report['clips_per_s']:.1f} clips/s)"
-    )

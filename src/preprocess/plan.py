@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,9 @@ from src.errors import UserError
 from src.file_names import SPLITS
 from src.preprocess.annotations import label_matrix, read_annotations, top_tags
 from src.preprocess.specs import DatasetSpec
-from src.preprocess.splits import assign_splits
+from src.preprocess.splits import assign_splits, refused_rows
+
+log = logging.getLogger("fcn4")
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,8 @@ class Plan:
 
     clip_ids: (n,) int64; mp3_paths: n relative paths; splits: (n,) split names; labels: (n, C)
     int32 multi-hot in `tags` order; settings: the output-defining settings (JSON-ready);
-    planned / dropped_untagged: clips per split kept / left out for having none of the tags.
+    planned / dropped_untagged: clips per split kept / left out for having none of the tags;
+    refused: rows no split could take (clip_id, mp3_path, split "", reason), reported as skipped.
     """
 
     clip_ids: np.ndarray
@@ -39,6 +43,7 @@ class Plan:
     settings: dict
     planned: dict[str, int]
     dropped_untagged: dict[str, int]
+    refused: list[dict]
 
     @property
     def fingerprint(self) -> str:
@@ -52,14 +57,17 @@ class Plan:
 
 def make_plan(spec: DatasetSpec) -> Plan:
     """Annotations -> splits -> top tags (whole file or train split) -> labels -> clips kept, in order."""
-    csv_path = Path(spec.audio_path) / spec.info_name
+    csv_path = spec.csv_path
     annotations = read_annotations(csv_path, spec.info_format)
     splits = assign_splits(annotations.mp3_paths, spec.split)
+    refused = refused_rows(annotations.mp3_paths, splits, spec.split.method)
     rows = splits == "train" if spec.top_tags_from == "train" else None
     if rows is not None and not rows.any():
         raise UserError(f"top_tags_from=train, but split={spec.split.method} puts no clip of {csv_path} in train")
     tags = top_tags(annotations, spec.num_classes, rows=rows)
     labels = label_matrix(annotations, tags)
+    if not labels.any():
+        log.warning("%s: no clip carries any of the %d kept tags: every label would be 0", csv_path, len(tags))
     tagged = labels.any(axis=1) if spec.drop_untagged else np.ones(len(splits), dtype=bool)
     order = np.concatenate([np.flatnonzero((splits == name) & tagged) for name in SPLITS])
     if order.size == 0:
@@ -73,6 +81,10 @@ def make_plan(spec: DatasetSpec) -> Plan:
         settings=_settings(spec, csv_path),
         planned={name: int(np.sum(splits[order] == name)) for name in SPLITS},
         dropped_untagged={name: int(np.sum((splits == name) & ~tagged)) for name in SPLITS},
+        refused=[
+            dict(clip_id=int(annotations.clip_ids[row]), mp3_path=annotations.mp3_paths[row], split="", reason=why)
+            for row, why in refused.items()
+        ],
     )
 
 
@@ -80,7 +92,8 @@ def _settings(spec: DatasetSpec, csv_path: Path) -> dict:
     """The settings that define the output, independent of where the files are on this host.
 
     Their keys and order are what older datasets recorded, so that those are still recognised:
-    info_format appears only when it is not mtat, the one format there was before it.
+    info_format appears only when it is not mtat, the one format there was before it, and
+    follow_symlinks (which lets in clips that were skipped before) only when it is set.
     """
     settings = {
         "info_name": spec.info_name,
@@ -100,6 +113,8 @@ def _settings(spec: DatasetSpec, csv_path: Path) -> dict:
         }
     if spec.info_format != "mtat":
         settings["info_format"] = spec.info_format
+    if spec.follow_symlinks:
+        settings["follow_symlinks"] = True
     return settings
 
 

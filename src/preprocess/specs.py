@@ -7,6 +7,7 @@ RunOptions only say how a run works, so changing them never invalidates a datase
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from src.errors import UserError
 
@@ -36,10 +37,10 @@ class SplitSpec:
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """What to make: the annotation file (audio_path/info_name, read as info_format), the dataset folder
-    mr_path, the num_classes most frequent tags (counted over all clips, or over train when
-    top_tags_from="train"), whether clips with none of them are dropped, the split, and
-    num_consumer shards per split."""
+    """What to make: the annotation file (info_path, else audio_path/info_name, read as info_format), the
+    dataset folder mr_path, the num_classes most frequent tags (counted over all clips, or over train
+    when top_tags_from="train"), whether clips with none of them are dropped, the split,
+    num_consumer shards per split, and whether clip paths may leave audio_path through symlinks."""
 
     audio_path: str
     info_name: str
@@ -50,6 +51,13 @@ class DatasetSpec:
     top_tags_from: str
     drop_untagged: bool
     num_consumer: int
+    info_path: str = ""
+    follow_symlinks: bool = False
+
+    @property
+    def csv_path(self) -> Path:
+        """The annotation file: info_path when given, else audio_path/info_name."""
+        return Path(self.info_path) if self.info_path else Path(self.audio_path) / self.info_name
 
     def __post_init__(self) -> None:
         if not 1 <= self.num_consumer <= MAX_MINDRECORD_SHARDS:

@@ -1,7 +1,8 @@
 """Which split each clip of an annotation file goes to: seeded random, MTAT folders, or given lists.
 
 Every function returns one split name per annotation row, in row order: "train", "val",
-"test", or "" for a clip that is in no split (not listed in a split file).
+"test", or "" for a clip that is in no split (not listed in a split file, or outside the MTAT
+folders: `refused_rows` gives the reason of the latter, which the report lists as skipped).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from src.errors import UserError, first_line
+from src.preprocess.annotations import check_clip_path
 from src.preprocess.specs import SplitSpec
 
 # The standard MTAT split (Choi et al. 2016, musicnn): folders 0-b train, c val, d-f test.
@@ -31,12 +33,32 @@ def random_split(num_clips: int, train_ratio: float, seed: int) -> np.ndarray:
 
 
 def folder_split(mp3_paths: list[str]) -> np.ndarray:
-    """MTAT's folder split from the first path component; UserError for a folder outside 0-9/a-f."""
+    """MTAT's folder split from the first path component; "" for a row outside the folders 0-9/a-f.
+
+    One odd row must not stop a run (it is skipped and reported); a file where no row fits is
+    another layout, a UserError.
+    """
     folders = [p.split("/", 1)[0] for p in mp3_paths]
-    unknown = sorted({f for f in folders if f not in MTAT_FOLDER_SPLIT})
-    if unknown:
-        raise UserError(f"split=mtat needs mp3_path folders 0-9 and a-f (MTAT layout), found {unknown[:3]}")
-    return np.array([MTAT_FOLDER_SPLIT[f] for f in folders])
+    if not any(f in MTAT_FOLDER_SPLIT for f in folders):
+        found = sorted(set(folders))[:3]
+        raise UserError(f"split=mtat needs mp3_path folders 0-9 and a-f (MTAT layout), found {found}")
+    return np.array([MTAT_FOLDER_SPLIT.get(f, "") for f in folders], dtype="<U5")
+
+
+def refused_rows(mp3_paths: list[str], splits: np.ndarray, method: str) -> dict[int, str]:
+    """{row: reason} for the rows split=mtat could not place (a row a split file leaves out is not refused)."""
+    if method != "mtat":
+        return {}
+    return {row: _layout_problem(mp3_paths[row]) for row in np.flatnonzero(splits == "").tolist()}
+
+
+def _layout_problem(mp3_path: str) -> str:
+    """Why a path has no MTAT folder: unsafe (as the workers would say), or another first folder."""
+    try:
+        check_clip_path(mp3_path)
+    except UserError as exc:
+        return str(exc)
+    return f"folder {mp3_path.split('/', 1)[0]!r} is not an MTAT folder 0-9/a-f (split=mtat)"
 
 
 def read_split_list(path: str | os.PathLike) -> list[str]:

@@ -3,7 +3,7 @@
 Layout under `mr_path/preprocess_work/` (removed once the dataset is published):
     plan.json              fingerprint and settings of the run the store belongs to
     chunks/cNNNNNN.npy     features of the usable clips of chunk N, (k, 1, 96, 1366) float32
-    chunks/cNNNNNN.json    the chunk's clip ids and its skipped clips with reasons
+    chunks/cNNNNNN.json    the chunk's clip ids, its skipped clips with reasons, its short clips padded
     staging/               shards, tags.txt, report and manifest before they are published
     commit.json            written when staging is complete: the files to move into mr_path
 
@@ -14,7 +14,6 @@ its .npy, so the .json's presence means the chunk is finished: a process killed 
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from src.errors import UserError
+from src import run_lock
 from src.features import FEATURE_SHAPE, feature_params
 from src.file_names import PREPROCESS_LOCK, WORK_CHUNKS_DIR, WORK_DIR, dataset_files
 from src.fileio import atomic_path, atomic_write_json
@@ -75,16 +74,28 @@ class WorkStore:
         return stem.with_suffix(".npy"), stem.with_suffix(".json")
 
     def write_chunk(
-        self, index: int, clip_ids: list[int], feature_rows: np.ndarray, skipped: list[tuple[int, str]]
+        self,
+        index: int,
+        clip_ids: list[int],
+        feature_rows: np.ndarray,
+        skipped: list[tuple[int, str]],
+        padded: list[tuple[int, float]] = (),
     ) -> None:
         """Store one finished chunk: feature_rows (k, 1, 96, 1366) float32 of its usable clips,
-        skipped (offset in chunk, reason) for the others. The .json goes last: it marks the chunk done."""
+        skipped (offset in chunk, reason) for the others, padded (offset, seconds) for its usable
+        clips shorter than features.SHORT_SECONDS. The .json goes last: it marks the chunk done."""
         npy, meta = self.chunk_files(index)
         with atomic_path(npy) as tmp, open(tmp, "wb") as handle:
             np.save(handle, feature_rows, allow_pickle=False)
         atomic_write_json(
             meta,
-            {"clip_ids": clip_ids, "usable": len(feature_rows), "skipped": skipped, "features": self.feature_params},
+            {
+                "clip_ids": clip_ids,
+                "usable": len(feature_rows),
+                "skipped": skipped,
+                "padded": list(padded),
+                "features": self.feature_params,
+            },
         )
 
     def read_chunk(self, index: int) -> tuple[np.ndarray, dict[int, str]]:
@@ -96,6 +107,11 @@ class WorkStore:
         info = json.loads(meta.read_text(encoding="utf-8"))
         features = np.asarray(np.load(npy, mmap_mode="r", allow_pickle=False))  # MindRecord refuses np.memmap
         return features, {int(offset): reason for offset, reason in info["skipped"]}
+
+    def padded_clips(self, index: int) -> dict[int, float]:
+        """{offset in chunk: decoded seconds} of the chunk's clips shorter than features.SHORT_SECONDS."""
+        _, meta = self.chunk_files(index)
+        return {int(offset): seconds for offset, seconds in json.loads(meta.read_text(encoding="utf-8"))["padded"]}
 
     def finished_chunks(self, chunk_clip_ids: list[list[int]]) -> set[int]:
         """Indices of the chunks already stored intact for these clips (chunk i holds chunk_clip_ids[i])."""
@@ -110,7 +126,8 @@ class WorkStore:
 
     def _intact(self, index: int, clip_ids: list[int]) -> bool:
         """Whether a stored chunk holds these clips, made with this toolkit's feature parameters (a
-        chunk may come from another host), and its features file has the size it claims."""
+        chunk may come from another host), and its features file has the size it claims. A chunk
+        without "padded" comes from a version that skipped short clips: it is computed again."""
         npy, meta = self.chunk_files(index)
         try:
             info = json.loads(meta.read_text(encoding="utf-8"))
@@ -119,6 +136,7 @@ class WorkStore:
             return False
         return (
             info.get("clip_ids") == clip_ids
+            and "padded" in info
             and info.get("features") == self.feature_params
             and dtype == np.float32
             and shape == (info.get("usable"), *FEATURE_SHAPE)
@@ -161,21 +179,9 @@ def _npy_layout(path: Path) -> tuple[tuple, np.dtype, int]:
 
 @contextmanager
 def exclusive(mr_path: str | Path) -> Iterator[int]:
-    """Hold mr_path's lock for one preprocessing run; UserError if another run holds it.
+    """Hold mr_path's lock for one preprocessing run; UserError naming the holder if another run holds it.
 
-    The lock is an flock, released by the kernel when its holder dies (SIGKILL included).
     Yields the lock's file descriptor, for forked workers to close their inherited copy.
     """
-    path = Path(mr_path) / PREPROCESS_LOCK
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise UserError(
-                f"another preprocess.py is writing to {mr_path} (it holds {path}); wait for it or stop it first"
-            ) from None
+    with run_lock.exclusive(Path(mr_path) / PREPROCESS_LOCK, "preprocess.py") as fd:
         yield fd
-    finally:
-        os.close(fd)

@@ -3,7 +3,8 @@
 Workers are forked after `features.warm_up()`, write their chunk files themselves (the parent
 gets back only the chunk index, never 524 KB per clip through a pipe), and never raise for bad
 input: a path leaving the audio root, a missing, empty, truncated or undecodable file become a
-skipped clip with its reason.
+skipped clip with its reason. A clip shorter than features.SHORT_SECONDS is padded like any
+other and noted, for the report.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ _PR_SET_PDEATHSIG = 1
 _state: dict = {}
 
 
-def init_worker(mr_path: str, audio_root: str, npy_root: str, lock_fd: int) -> None:
+def init_worker(mr_path: str, audio_root: str, npy_root: str, lock_fd: int, follow_symlinks: bool) -> None:
     """Pool initializer: one BLAS thread, die with the parent, drop the inherited lock.
 
     Several single-threaded workers beat BLAS threads fighting over the same cores (the mel
@@ -39,7 +40,12 @@ def init_worker(mr_path: str, audio_root: str, npy_root: str, lock_fd: int) -> N
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     os.close(lock_fd)
-    _state.update(store=WorkStore(mr_path), audio_root=Path(audio_root), npy_root=Path(npy_root) if npy_root else None)
+    _state.update(
+        store=WorkStore(mr_path),
+        audio_root=Path(audio_root),
+        npy_root=Path(npy_root) if npy_root else None,
+        follow_symlinks=follow_symlinks,
+    )
 
 
 def compute_chunk(task: tuple[int, list[tuple[int, str]]]) -> int:
@@ -48,31 +54,34 @@ def compute_chunk(task: tuple[int, list[tuple[int, str]]]) -> int:
     rows = np.empty((len(clips), *features.FEATURE_SHAPE), np.float32)
     usable = 0
     skipped = []
+    padded = []
     for offset, (_, mp3_path) in enumerate(clips):
-        feature, reason = clip_features(_state["audio_root"], mp3_path)
+        feature, samples, reason = clip_features(_state["audio_root"], mp3_path, _state["follow_symlinks"])
         if feature is None:
             skipped.append((offset, reason))
             continue
+        if samples < features.SHORT_SAMPLES:
+            padded.append((offset, round(samples / features.SAMPLE_RATE, 3)))
         rows[usable] = feature
         usable += 1
         if _state["npy_root"] is not None:
             save_npy(_state["npy_root"], mp3_path, feature)
-    _state["store"].write_chunk(index, [clip_id for clip_id, _ in clips], rows[:usable], skipped)
+    _state["store"].write_chunk(index, [clip_id for clip_id, _ in clips], rows[:usable], skipped, padded)
     return index
 
 
-def clip_features(audio_root: Path, mp3_path: str) -> tuple[np.ndarray | None, str]:
-    """(features (1, 96, 1366) float32, "") for a usable clip, (None, reason) for any other."""
+def clip_features(audio_root: Path, mp3_path: str, follow_symlinks: bool) -> tuple[np.ndarray | None, int, str]:
+    """(features (1, 96, 1366) float32, decoded samples, "") for a usable clip, (None, 0, reason) for any other."""
     try:
-        path = resolve_clip_path(audio_root, mp3_path)
+        path = resolve_clip_path(audio_root, mp3_path, follow_symlinks)
     except UserError as exc:
-        return None, str(exc)
+        return None, 0, str(exc)
     try:
-        return features.extract(path), ""
+        return *features.extract_with_length(path), ""
     except features.AudioError as exc:
-        return None, exc.reason
+        return None, 0, exc.reason
     except ParameterError as exc:
-        return None, f"invalid audio: {exc}"
+        return None, 0, f"invalid audio: {exc}"
 
 
 def save_npy(npy_root: Path, mp3_path: str, feature: np.ndarray) -> None:

@@ -17,7 +17,8 @@ from src.preprocess.work_store import CHUNK_CLIPS, WorkStore
 
 
 class ShardAssembler:
-    """Appends stored chunks to the shards of their clips' splits; tallies what it wrote and skipped."""
+    """Appends stored chunks to the shards of their clips' splits; tallies what it wrote, skipped and
+    padded (the clips shorter than features.SHORT_SECONDS, which the report lists)."""
 
     def __init__(self, store: WorkStore, plan: Plan, num_shards: int) -> None:
         from src.dataset import SplitWriter
@@ -32,6 +33,7 @@ class ShardAssembler:
         }
         self.positives = {name: np.zeros(num_classes, np.int64) for name in self.writers}
         self.skipped: list[dict] = []
+        self.padded: list[dict] = []
 
     def advance(self, done: set[int], bar: tqdm | None = None) -> None:
         """Write every stored chunk (index in done) that is next in plan order; tick bar once per chunk."""
@@ -43,20 +45,18 @@ class ShardAssembler:
 
     def _write(self, index: int) -> None:
         rows, skipped = self.store.read_chunk(index)
+        padded = self.store.padded_clips(index)
         usable = iter(rows)
         first = index * CHUNK_CLIPS
         for position in range(first, min(first + CHUNK_CLIPS, len(self.plan))):
             split = str(self.plan.splits[position])
+            clip_id, mp3_path = int(self.plan.clip_ids[position]), self.plan.mp3_paths[position]
+            clip = {"clip_id": clip_id, "mp3_path": mp3_path, "split": split}
             if position - first in skipped:
-                self.skipped.append(
-                    {
-                        "clip_id": int(self.plan.clip_ids[position]),
-                        "mp3_path": self.plan.mp3_paths[position],
-                        "split": split,
-                        "reason": skipped[position - first],
-                    }
-                )
+                self.skipped.append({**clip, "reason": skipped[position - first]})
                 continue
+            if position - first in padded:
+                self.padded.append({**clip, "seconds": padded[position - first]})
             label = self.plan.labels[position]
             self.writers[split].add(self.plan.clip_ids[position], next(usable), label)
             self.positives[split] += label

@@ -83,7 +83,7 @@ def test_eval_with_a_checkpoint_of_another_shape(shards, tmp_path):
     path = tmp_path / "narrow.ckpt"
     ms.save_checkpoint(MusicTaggerCNN(ModelParams(channels=NARROW_CHANNELS)), str(path))
     result = run_script("eval.py", "--mr_path", str(shards), "--ckpt_file", str(path))
-    assert_one_line_error(result, str(path), "conv1.weight", "channels")
+    assert_one_line_error(result, str(path), "model_params.json is missing", "pools cannot be known")
 
 
 def test_training_on_a_mindrecord_of_another_schema(tmp_path):
@@ -130,3 +130,43 @@ def test_mixed_precision_on_cpu_is_refused_before_any_work(tmp_path):
     )
     assert_one_line_error(result, "mixed_precision=True needs device_target Ascend or GPU")
     assert not (tmp_path / "ck").exists()
+
+
+@pytest.fixture
+def narrow_run(tmp_path, mindspore_cpu):
+    """A narrow FCN-4 run folder: MusicTagger-best.ckpt and model_params.json."""
+    from tests.helpers.models import random_network, save_checkpoint
+
+    save_checkpoint(random_network(NARROW_CHANNELS), tmp_path / "ck")
+    return tmp_path / "ck"
+
+
+def test_eval_when_no_tag_can_be_scored_writes_nothing(tmp_path, narrow_run):
+    mr = tmp_path / "mr"
+    writer = SplitWriter(mr, "val", 1, 50)
+    for i in range(2):
+        writer.add(i, np.zeros(FEATURE_SHAPE, np.float32), np.zeros(50, np.int32))  # no clip carries a tag
+    writer.commit()
+    write_tag_list(mr / "tags.txt", [f"tag{i}" for i in range(50)])
+
+    result = run_script("eval.py", "--mr_path", str(mr), "--checkpoint_path", str(narrow_run), "--device_target", "CPU")
+
+    assert_one_line_error(result, "split 'val'", "no tag has both positive and negative clips among 2")
+    assert not (narrow_run / "eval_val.json").exists()
+
+
+def test_eval_result_file_that_cannot_be_written_is_found_before_loading(shards, tmp_path, narrow_run):
+    (tmp_path / "notes.txt").write_text("mine")
+    result_file = tmp_path / "notes.txt" / "eval.json"
+    result = run_script(
+        "eval.py", "--mr_path", str(shards), "--checkpoint_path", str(narrow_run), "--result_file", str(result_file)
+    )
+    assert_one_line_error(result, f"result_file {result_file}", "notes.txt exists and is not a folder")
+    assert "loaded" not in result.stderr  # refused before the checkpoint was even read
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+    result = run_script(
+        "eval.py", "--mr_path", str(shards), "--checkpoint_path", str(narrow_run), "--result_file", "/sys/fcn4/e.json"
+    )
+    assert_one_line_error(result, "result_file /sys/fcn4/e.json", "cannot write in /sys")
+    assert "loaded" not in result.stderr

@@ -3,8 +3,10 @@ runner (src/inference/host_infer.py) on a real exported MindIR, and the readers 
 
 import os
 import re
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -36,7 +38,7 @@ def split(tmp_path_factory, mindspore_cpu):
     return mr, clips
 
 
-def _preprocess_310(mr, out, batch_size):
+def _preprocess_310(mr, out, batch_size, *extra):
     return run_script(
         "preprocess.py",
         "--preprocess_mode",
@@ -47,6 +49,7 @@ def _preprocess_310(mr, out, batch_size):
         str(out),
         "--export_batch_size",
         str(batch_size),
+        *extra,
     )
 
 
@@ -85,6 +88,60 @@ def test_preprocess_310_replaces_an_earlier_result_as_a_whole(split, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert sorted(p.name for p in (out / "00_data").iterdir()) == ["fcn4_bs4_0.bin", "fcn4_bs4_1.bin"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["preprocess_Result"]  # no temp folder left
+
+
+def _tree(folder):
+    return sorted((str(p.relative_to(folder)), p.stat().st_size) for p in folder.rglob("*"))
+
+
+def test_preprocess_310_never_replaces_the_dataset_or_a_folder_above_it(split, tmp_path):
+    mr, _ = split
+    before = _tree(mr)
+    for result_path, shown in ((mr, str(mr)), (mr / "..", str(mr / ".."))):
+        result = _preprocess_310(mr, result_path, 3)
+        assert_one_line_error(result, f"result_path={shown!r} is mr_path or a folder above it")
+        assert _tree(mr) == before
+
+
+def test_preprocess_310_never_replaces_a_checkpoint_folder_or_one_above_it(split, tmp_path):
+    mr, _ = split
+    run = tmp_path / "runs" / "run1"
+    run.mkdir(parents=True)
+    (run / "MusicTagger-best.ckpt").write_bytes(b"weights")
+    for result_path in (run, tmp_path / "runs"):
+        result = _preprocess_310(mr, result_path, 3, "--checkpoint_path", str(run))
+        assert_one_line_error(result, f"result_path={str(result_path)!r} is checkpoint_path or a folder above it")
+    assert (run / "MusicTagger-best.ckpt").read_bytes() == b"weights"
+
+
+def test_preprocess_310_refuses_a_folder_holding_anything_but_a_dump(split, bins, tmp_path):
+    mr, _ = split
+    out = tmp_path / "result"
+    shutil.copytree(bins, out)
+    (out / "notes.txt").write_text("mine")
+    result = _preprocess_310(mr, out, 3)
+    assert_one_line_error(result, f"result_path={str(out)!r} holds other files than a 310 dump (notes.txt)")
+    assert (out / "notes.txt").read_text() == "mine" and sorted(p.name for p in out.iterdir())[0] == "00_data"
+    (out / "notes.txt").unlink()
+    (out / "00_data" / "fcn4_bs3_0.bin.orig").write_bytes(b"x")
+    assert_one_line_error(_preprocess_310(mr, out, 3), "(00_data)")
+    (out / "00_data" / "fcn4_bs3_0.bin.orig").unlink()
+    assert _preprocess_310(mr, out, 3).returncode == 0  # a previous dump is replaced, as before
+    (tmp_path / "a_file").write_text("mine")
+    assert_one_line_error(_preprocess_310(mr, tmp_path / "a_file", 3), "is a file")
+
+
+@pytest.mark.parametrize(
+    "result_path, what",
+    [(".", "the current folder"), ("..", "the current folder"), ("/", "the current folder"), ("~", "home")],
+)
+def test_the_current_folder_home_and_the_root_are_never_replaced(tmp_path, monkeypatch, result_path, what):
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    path = str(Path(result_path).expanduser())
+    with pytest.raises(UserError, match=rf"result_path='{re.escape(path)}' is .*{what}.* or a folder above it"):
+        bin_protocol.check_result_path(path, {})
 
 
 def test_preprocess_310_without_shards_is_a_one_line_error(tmp_path):

@@ -20,6 +20,7 @@ from src.dataset import SplitWriter, create_dataset, find_shards
 from src.errors import UserError
 from src.model_utils.config import get_config
 from src.musictagger import ModelParams, MusicTaggerCNN
+from tests.helpers.datasets import make_corpus
 from tests.helpers.models import NARROW_CHANNELS
 from tests.helpers.msrun_jobs import (
     LAUNCH_VARS,
@@ -28,7 +29,6 @@ from tests.helpers.msrun_jobs import (
     alive,
     finish,
     free_port,
-    make_corpus,
     rank_logs,
     run,
     start,
@@ -122,7 +122,11 @@ def _epoch_records(log_dir: Path) -> dict[int, list[dict]]:
 
 
 def _weights(path: Path) -> dict[str, np.ndarray]:
-    return {k: v.asnumpy() for k, v in checkpoint.read(path).items() if not k.startswith(("epoch", "step"))}
+    return {
+        k: v.asnumpy()
+        for k, v in checkpoint.read(path).items()
+        if not k.startswith(("epoch", "step")) and k != checkpoint.RUN_INFO_KEY
+    }
 
 
 def _digest(path: Path) -> str:

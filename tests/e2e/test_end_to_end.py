@@ -109,7 +109,11 @@ def test_train_eval_export_chain(corpus, tmp_path):
 
 def _weights(path):
     params = checkpoint.read(path)
-    return {k: v.asnumpy() for k, v in params.items() if not k.startswith(("epoch", "step"))}
+    return {
+        k: v.asnumpy()
+        for k, v in params.items()
+        if not k.startswith(("epoch", "step")) and k != checkpoint.RUN_INFO_KEY
+    }
 
 
 def test_resume_after_sigkill_matches_an_uninterrupted_run(corpus, tmp_path):

@@ -8,7 +8,9 @@ import pytest
 import yaml
 
 from src.errors import UserError
+from src.inference.exporting import check_export_target
 from src.inference.formats import EXPORT_FORMATS, MODEL_SUFFIXES, backend_class, check_export_device
+from src.musictagger import ModelParams
 from src.tag_list import read_tag_list
 from tests.helpers.models import NARROW_CHANNELS, feature_batch, random_network, save_checkpoint, write_tags
 from tests.helpers.processes import ROOT, assert_one_line_error, run_script
@@ -92,27 +94,20 @@ def test_air_off_ascend_is_a_one_line_error(narrow, tmp_path):
 
 
 def test_checkpoint_of_another_shape_is_a_one_line_error(tmp_path, mindspore_cpu):
-    # No model_params.json: the config's full-size channels are built, the narrow weights do not fit.
+    # No run info, no model_params.json, not the reference widths: the pools cannot be known, so no guess.
     ckpt = save_checkpoint(random_network(NARROW_CHANNELS), tmp_path / "ckpt", with_params=False)
     result = run_script(
         "export.py", "--ckpt_file", str(ckpt), "--file_name", str(tmp_path / "x"), "--device_target", "CPU"
     )
-    assert_one_line_error(result, str(ckpt), "conv1.weight", "(4, 1, 3, 3)", "(128, 1, 3, 3)")
+    assert_one_line_error(result, str(ckpt), "model_params.json is missing", "[1, 4, 8, 8, 16]")
     assert not (tmp_path / "x.mindir").exists()
 
 
 def test_checkpoint_of_another_class_count_is_a_one_line_error(tmp_path, mindspore_cpu):
     ckpt = save_checkpoint(random_network(NARROW_CHANNELS, num_classes=10), tmp_path / "ckpt", with_params=False)
+    ModelParams(channels=NARROW_CHANNELS).save(tmp_path / "ckpt")  # a model_params.json of 50 classes beside it
     result = run_script(
-        "export.py",
-        "--ckpt_file",
-        str(ckpt),
-        "--file_name",
-        str(tmp_path / "x"),
-        "--device_target",
-        "CPU",
-        "--channels",
-        str(list(NARROW_CHANNELS)),
+        "export.py", "--ckpt_file", str(ckpt), "--file_name", str(tmp_path / "x"), "--device_target", "CPU"
     )
     assert_one_line_error(result, "dense.weight", "(10, 16)", "(50, 16)", "num_classes")
 
@@ -199,3 +194,57 @@ def test_export_table_gives_devices_and_loadable_suffixes():
     unknown = "m.air: unknown model type; expected one of ['.ckpt', '.mindir', '.onnx']"
     with pytest.raises(UserError, match=re.escape(unknown)):
         backend_class("m.air")
+
+
+@pytest.mark.parametrize(
+    ("name", "needles"),
+    [
+        ("my model", ["my model'", "MindSpore's export accepts only letters, digits", "not ' '"]),
+        ("x" * 245, ["file name is too long (252 bytes with .mindir"]),
+    ],
+)
+def test_file_names_mindspore_refuses_are_one_line_errors_before_export(narrow, tmp_path, name, needles):
+    result = _export(narrow, tmp_path / name)
+    assert_one_line_error(result, "file_name=", *needles)
+    assert "loaded" not in result.stderr  # refused before the checkpoint was read
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_export_target_checks(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    (tmp_path / "taken.mindir").mkdir()
+    refusals = {
+        "": "not a folder",
+        f"{tmp_path}/out/": "not a folder",
+        f"{tmp_path}/caf\u00e9": "not 'é'",
+        f"{tmp_path}/taken": "taken.mindir is a folder",
+        f"{tmp_path}/notes.txt/fcn4": "notes.txt exists and is not a folder",
+        "/sys/fcn4/model": "cannot write in /sys",
+        "/".join([str(tmp_path), *["d" * 200] * 21]): "the path is too long",
+    }
+    for file_name, needle in refusals.items():
+        with pytest.raises(UserError, match=re.escape(needle)):
+            check_export_target(file_name, "MINDIR")
+    assert check_export_target(f"{tmp_path}/new/fcn-4_v1.2", "ONNX") == tmp_path / "new" / "fcn-4_v1.2.onnx"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "taken.mindir"]  # nothing created
+
+
+def test_the_name_check_agrees_with_mindspore_export(tmp_path, mindspore_cpu, monkeypatch):
+    """Every name MindSpore 2.10's export refuses is refused beforehand, and every name it takes is let through."""
+    import mindspore as ms
+    import mindspore.nn as nn
+
+    monkeypatch.chdir(tmp_path)
+    net, batch = nn.Dense(3, 2), ms.Tensor(np.ones((1, 3), np.float32))
+    for name in ("plain", "a-b_c.d@e:f", "with space", "plus+sign", "tilde~", "caf\u00e9", "comma,", "sub/", "x" * 250):
+        try:
+            ms.export(net, batch, file_name=name, file_format="MINDIR")
+            mindspore_takes = True
+        except (ValueError, OSError):
+            mindspore_takes = False
+        try:
+            check_export_target(name, "MINDIR")
+            we_take = True
+        except UserError:
+            we_take = False
+        assert we_take == mindspore_takes, name

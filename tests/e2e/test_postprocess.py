@@ -111,3 +111,12 @@ def test_postprocess_missing_results_is_a_one_line_error(tmp_path):
         _postprocess(tmp_path / "absent", tmp_path / "label_ids.npy"), "result folder", "absent", "does not exist"
     )
     assert_one_line_error(_postprocess(tmp_path, tmp_path / "nolabels.npy"), "nolabels.npy", "does not exist")
+
+
+def test_postprocess_result_file_that_cannot_be_written_is_found_before_reading(tmp_path):
+    np.save(tmp_path / "label_ids.npy", np.zeros((5, 3), np.int32))
+    (tmp_path / "notes.txt").write_text("mine")
+    result_file = tmp_path / "notes.txt" / "metrics.json"
+    result = _postprocess(tmp_path / "absent", tmp_path / "label_ids.npy", "--result_file", str(result_file))
+    assert_one_line_error(result, f"result_file {result_file}", "notes.txt exists and is not a folder")
+    assert (tmp_path / "notes.txt").read_text() == "mine"

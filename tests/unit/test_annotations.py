@@ -148,14 +148,30 @@ def _header(tags=("x", "y")) -> str:
             _header() + _quoted([2, 1, 0, "0/a.mp3"]) + _quoted([2, 0, 1, "0/b.mp3"]),
             r"bad\.csv, line 3: clip_id 2 already appears on line 2",
         ),
+        (
+            _header() + _quoted([2147483648, 1, 0, "0/a.mp3"]),
+            r"bad\.csv, line 2: clip_id 2147483648 does not fit the int32 id column .*at most 2147483647",
+        ),
+        ('"clip_id","x","mp3_path"\n"2","1","0/a.mp3"\n', r"bad\.csv is comma-delimited; .*tab-separated"),
+        ("clip_id,x,mp3_path\n2,1,0/a.mp3\n", r"bad\.csv is comma-delimited"),
     ],
-    ids=["empty", "no-clip_id", "no-mp3_path", "dup-tag", "no-rows", "fields", "value", "id", "dup-id"],
+    ids=[
+        *("empty", "no-clip_id", "no-mp3_path", "dup-tag", "no-rows", "fields", "value", "id", "dup-id"),
+        *("int32", "comma-quoted", "comma-plain"),
+    ],
 )
 def test_read_annotations_rejects_malformed_files(tmp_path, text, message):
     bad = tmp_path / "bad.csv"
     bad.write_text(text, encoding="utf-8")
     with pytest.raises(UserError, match=message):
         read_annotations(bad)
+
+
+def test_read_annotations_accepts_a_byte_order_mark(tmp_path):
+    csv_path = write_mtat(tmp_path / "a.csv", ["x", "y"], [[1, 0]], clip_ids=[2147483647])
+    csv_path.write_bytes(b"\xef\xbb\xbf" + csv_path.read_bytes())
+    ann = read_annotations(csv_path)
+    assert ann.tag_names == ["x", "y"] and ann.clip_ids.tolist() == [2147483647]
 
 
 def test_read_annotations_rejects_missing_file(tmp_path):
@@ -192,8 +208,15 @@ def test_resolve_clip_path_rejects_symlink_out_of_the_root(tmp_path):
     root.mkdir()
     outside.mkdir()
     (root / "f").symlink_to(outside)
-    with pytest.raises(UserError, match=r"'f/x\.mp3' resolves outside the audio root"):
+    with pytest.raises(UserError, match=r"'f/x\.mp3' resolves outside the audio root through a symbolic link"):
         resolve_clip_path(root, "f/x.mp3")
+    assert resolve_clip_path(root, "f/x.mp3", follow_symlinks=True) == root / "f" / "x.mp3"
+
+
+@pytest.mark.parametrize("mp3_path", ["../x.mp3", "/tmp/x.mp3", "f/../../x.mp3", ""])
+def test_follow_symlinks_still_refuses_traversal_and_absolute_paths(tmp_path, mp3_path):
+    with pytest.raises(UserError, match="clip path"):
+        resolve_clip_path(tmp_path, mp3_path, follow_symlinks=True)
 
 
 def test_resolve_clip_path_allows_symlink_within_the_root(tmp_path):

@@ -65,6 +65,25 @@ def test_checkpoint_of_another_model_is_refused(tmp_path, mindspore_cpu):
         checkpoint.load_into(network, tmp_path / "other.ckpt")
 
 
+def test_run_info_round_trips_and_a_broken_one_is_a_one_line_error(tmp_path, mindspore_cpu):
+    network, _ = _train_cell()
+    info = {"model": network.params.to_dict(), "tags": ["a", "b", "c", "d", "e"]}
+    path = checkpoint.save(network, tmp_path / "a.ckpt", run_info=info)
+    assert checkpoint.run_info(checkpoint.read(path), path) == info
+    assert checkpoint.run_info(checkpoint.read(checkpoint.save(network, tmp_path / "old.ckpt"))) is None
+    for broken in ("{not json", "[1, 2]"):
+        with pytest.raises(UserError, match=f"checkpoint {path}: its 'fcn4_run_info' entry is not the JSON object"):
+            checkpoint.run_info({checkpoint.RUN_INFO_KEY: broken}, path)
+
+
+def test_parameter_shape_names_a_missing_parameter(tmp_path, mindspore_cpu):
+    network, _ = _train_cell()
+    params = checkpoint.read(checkpoint.save(network, tmp_path / "a.ckpt"))
+    assert checkpoint.parameter_shape(params, "dense.weight", "a.ckpt") == (5, 16)
+    with pytest.raises(UserError, match="checkpoint a.ckpt has no parameter 'fc.weight'"):
+        checkpoint.parameter_shape(params, "fc.weight", "a.ckpt")
+
+
 def test_rotation_keeps_the_newest_step_checkpoints_of_the_prefix_only(tmp_path):
     names = [
         "MusicTagger-1_2.ckpt",

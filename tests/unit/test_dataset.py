@@ -83,6 +83,33 @@ def test_garbage_file_is_refused(tmp_path):
         check_schema(find_shards(tmp_path, "train"), 50)
 
 
+@pytest.mark.parametrize(
+    "damage, problem",
+    [
+        (lambda data: data[: len(data) // 2], r"truncated: \d+ bytes, its header describes \d+"),
+        (lambda data: data[:100], "no MindRecord header"),
+        (lambda data: np.random.default_rng(0).bytes(len(data)), "no MindRecord header"),
+        (lambda data: data[:8] + b"x" + data[9:], "damaged MindRecord header"),
+    ],
+    ids=["truncated", "cut-in-header", "garbage", "bad-json"],
+)
+def test_a_damaged_shard_is_named_by_its_own_file_name(tmp_path, damage, problem):
+    _write(tmp_path, "val", 4)
+    second = tmp_path / "val.mindrecord1"
+    second.write_bytes(damage(second.read_bytes()))
+    files = find_shards(tmp_path, "val")
+    for check in (lambda: check_schema(files, 5), lambda: count_rows(files)):
+        with pytest.raises(UserError, match=rf"val\.mindrecord1: not a readable MindRecord file \({problem}\)"):
+            check()
+
+
+def test_a_missing_shard_of_a_split_is_named(tmp_path):
+    _write(tmp_path, "val", 4, shards=3)
+    (tmp_path / "val.mindrecord2").unlink()
+    with pytest.raises(UserError, match=r"val\.mindrecord0: .*its split's shard val\.mindrecord2 is missing"):
+        check_schema(find_shards(tmp_path, "val"), 5)
+
+
 def test_training_batches_drop_the_remainder_and_eval_keeps_it(tmp_path, mindspore_cpu):
     _write(tmp_path, "train", 10)
     train = create_dataset(tmp_path, "train", 4, 5, training=True)

@@ -144,9 +144,18 @@ def test_audio_error_for_random_bytes(tmp_path):
     assert info.value.reason.startswith("undecodable: ")
 
 
-def test_audio_error_for_clip_that_decodes_to_almost_nothing(tmp_path):
+def test_a_clip_under_a_second_is_padded_like_any_short_clip(tmp_path):
     blip = tmp_path / "blip.wav"
     sf.write(blip, _tone(0.5, 16000), 16000)
+    feature, samples = features.extract_with_length(blip)
+    assert samples == 6000 < features.SHORT_SAMPLES
+    np.testing.assert_array_equal(feature, features.log_mel(features.fix_length(features.load_audio(blip))))
+    np.testing.assert_array_equal(features.extract(blip), feature)
+
+
+def test_audio_error_for_a_file_that_decodes_to_no_sample(tmp_path):
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(0, np.float32), 16000)
     with pytest.raises(AudioError) as info:
-        features.load_audio(blip)
-    assert info.value.reason == "too short: 6000 samples"
+        features.load_audio(silent)
+    assert info.value.reason == "no audio: decodes to 0 samples"

@@ -3,6 +3,7 @@
 import csv
 import json
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,9 +11,16 @@ import pytest
 from src import demo_data
 from src.errors import UserError
 from src.model_utils.config import get_config
-from src.preprocess.plan import make_plan
+from src.preprocess.plan import file_sha256, make_plan
 from src.preprocess.specs import DatasetSpec, SplitSpec
-from src.preprocess.splits import MTAT_FOLDER_SPLIT, file_split, folder_split, random_split, read_split_list
+from src.preprocess.splits import (
+    MTAT_FOLDER_SPLIT,
+    file_split,
+    folder_split,
+    random_split,
+    read_split_list,
+    refused_rows,
+)
 
 
 def test_random_split_is_reproducible_and_follows_the_ratio():
@@ -39,9 +47,21 @@ def test_folder_split_counts_follow_the_mtat_folders():
     assert sorted(f for f, s in MTAT_FOLDER_SPLIT.items() if s == "test") == ["d", "e", "f"]
 
 
-def test_folder_split_rejects_other_layouts():
+def test_folder_split_rejects_a_file_of_another_layout():
     with pytest.raises(UserError, match="'clips'"):
-        folder_split(["0/a.mp3", "clips/b.mp3"])
+        folder_split(["clips/a.mp3", "clips/b.mp3"])
+
+
+def test_folder_split_leaves_odd_rows_out_and_names_why():
+    paths = ["0/a.mp3", "clips/b.mp3", "/tmp/c.mp3", "../d.mp3", "", "c/e.mp3", "0/../../f.mp3"]
+    splits = folder_split(paths)
+    assert splits.tolist() == ["train", "", "", "", "", "val", "train"]  # the last one: the workers refuse it
+    reasons = refused_rows(paths, splits, "mtat")
+    assert sorted(reasons) == [1, 2, 3, 4]
+    assert reasons[1] == "folder 'clips' is not an MTAT folder 0-9/a-f (split=mtat)"
+    assert "must be relative to the audio root" in reasons[2] and "must be relative" in reasons[3]
+    assert "is empty or invalid" in reasons[4]
+    assert refused_rows(paths, np.array(["train", "", "val"]), "file") == {}  # not listed on purpose
 
 
 def test_file_split_reads_text_and_won_style_npy_lists(tmp_path):
@@ -168,6 +188,48 @@ def test_plan_settings_and_fingerprint_match_those_older_datasets_recorded(small
     assert (json.dumps(plan.settings), plan.fingerprint) == _RECORDED[method]
 
 
+def test_plan_skips_and_reports_rows_that_split_mtat_cannot_place(small_csv):
+    csv_path = small_csv / "annotations_final.csv"
+    with open(csv_path, "a", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t", quoting=csv.QUOTE_ALL, lineterminator="\n")
+        writer.writerows([(9, 1, 1, 1, "/etc/passwd"), (10, 1, 1, 1, "extra/x.mp3")])
+    plan = make_plan(_spec(small_csv))
+    assert plan.clip_ids.tolist() == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert [(r["clip_id"], r["mp3_path"], r["split"]) for r in plan.refused] == [
+        (9, "/etc/passwd", ""),
+        (10, "extra/x.mp3", ""),
+    ]
+    assert "relative to the audio root" in plan.refused[0]["reason"]
+    assert "'extra' is not an MTAT folder" in plan.refused[1]["reason"]
+
+
+def test_plan_reads_info_path_with_a_bom_apart_from_the_audio(small_csv, tmp_path_factory):
+    elsewhere = tmp_path_factory.mktemp("labels") / "my annotations.tsv"
+    elsewhere.write_bytes(b"\xef\xbb\xbf" + (small_csv / "annotations_final.csv").read_bytes())
+    (small_csv / "annotations_final.csv").unlink()
+    plan = make_plan(_spec(small_csv, info_path=str(elsewhere)))
+    assert plan.clip_ids.tolist() == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert plan.settings["annotations_sha256"] == file_sha256(elsewhere)
+
+
+def test_plan_warns_once_when_no_clip_carries_a_kept_tag(tmp_path, caplog):
+    with open(tmp_path / "annotations_final.csv", "w", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t", quoting=csv.QUOTE_ALL, lineterminator="\n")
+        writer.writerow(["clip_id", "rock", "pop", "mp3_path"])
+        writer.writerows([(1, 0, 0, "0/a.mp3"), (2, 0, 0, "c/b.mp3")])
+    with caplog.at_level("WARNING", logger="fcn4"):
+        make_plan(_spec(tmp_path))
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "no clip carries any of the 2 kept tags" in warnings[0]
+
+
+def test_follow_symlinks_is_an_output_setting_recorded_only_when_set(small_csv):
+    plain = make_plan(_spec(small_csv))
+    followed = make_plan(_spec(small_csv, follow_symlinks=True))
+    assert "follow_symlinks" not in plain.settings and followed.settings["follow_symlinks"] is True
+    assert plain.fingerprint != followed.fingerprint
+
+
 def test_preprocess_entry_point_turns_the_config_into_these_values(tmp_path):
     import preprocess
 
@@ -191,6 +253,10 @@ def test_preprocess_entry_point_turns_the_config_into_these_values(tmp_path):
             "0",
             "--preprocess_num_shards",
             "2",
+            "--info_path",
+            "labels.csv",
+            "--follow_symlinks",
+            "True",
         ]
     )
     spec = preprocess.dataset_spec(config)
@@ -199,6 +265,9 @@ def test_preprocess_entry_point_turns_the_config_into_these_values(tmp_path):
         num_classes=50,
         num_consumer=3,
         split=SplitSpec("file", 0.8, 5, {"train": "t.txt", "val": "", "test": ""}),
+        info_path="labels.csv",
+        follow_symlinks=True,
     )
+    assert spec.csv_path == Path("labels.csv")
     options = preprocess.run_options(config)
     assert (options.workers, options.num_shards, options.shard_id, options.overwrite) == (2, 2, 0, False)
