@@ -10,6 +10,7 @@ import logging
 import sys
 
 from src.entry import run_entry
+from src.fileio import check_writable_dir
 from src.model_utils.config import Config
 from src.preprocess.specs import DatasetSpec, RunOptions, SplitSpec
 
@@ -20,7 +21,9 @@ def run(config: Config) -> int:
     """Build (or finish, or confirm) the dataset in mr_path, or write the 310 .bin files; the edge where
     the config becomes explicit values."""
     if config.preprocess_mode == "310":
+        check_writable_dir(config.result_path, "result_path")
         return run_310(config)
+    check_writable_dir(config.mr_path, "mr_path")  # before reading any audio, not after an hour of it
     from src.preprocess.build import build
     from src.preprocess.report import skip_hints, summary_line
 

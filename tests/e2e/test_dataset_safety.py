@@ -101,3 +101,10 @@ def test_audio_one_level_down_is_pointed_at(corpus, tmp_path):
     assert_one_line_error(
         result, f"{NUM_CLIPS} of {NUM_CLIPS} clips are missing", f"pass --audio_path {tmp_path / 'data' / 'mtat'}"
     )
+
+
+def test_an_mr_path_under_a_file_is_refused_before_any_work(corpus, tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    result = _preprocess(corpus, tmp_path / "notes.txt" / "mr")
+    assert_one_line_error(result, "mr_path", "notes.txt exists and is not a folder")
+    assert (tmp_path / "notes.txt").read_text() == "mine"
