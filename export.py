@@ -1,6 +1,10 @@
 """Export an FCN-4 checkpoint to MINDIR (default), ONNX or AIR with input [export_batch_size, 1, 96, 1366].
 
     python export.py --ckpt_file ./checkpoints/MusicTagger-best.ckpt --file_name fcn-4 --file_format MINDIR
+    python export.py --ckpt_file ./checkpoints/MusicTagger-best.ckpt --file_name fcn-4-audio --export_input waveform
+
+With `--export_input waveform` the model takes [export_batch_size, 349440] mono samples at 12 kHz
+(29.12 s) instead: the log-mel front end (src/frontend.py) runs inside the exported graph.
 
 The exported file is loaded back and run on a random batch; the largest difference from the
 checkpoint network is printed, and a file outside tolerance is not kept. The run's tags.txt,
@@ -39,15 +43,15 @@ def run(config: Config) -> int:
     check_export_device(config.file_format, device)
     ckpt = checkpoint_file(config.checkpoint_path, config.ckpt_file, config.model_name, config.prefix)
     network, own_tags = load_checkpoint_network(ckpt)
-    report = export_model(network, config.file_name, config.file_format, config.export_batch_size)
+    report = export_model(network, config.file_name, config.file_format, config.export_batch_size, config.export_input)
     if report.max_abs_diff is None:
         print(
-            f"exported {report.path} (input {list(report.input_shape)}); {config.file_format} is not checked "
-            f"here (MindSpore cannot load it back)"
+            f"exported {report.path} ({config.export_input} input {list(report.input_shape)}); {config.file_format} "
+            f"is not checked here (MindSpore cannot load it back)"
         )
     else:
         print(
-            f"exported {report.path} (input {list(report.input_shape)}, "
+            f"exported {report.path} ({config.export_input} input {list(report.input_shape)}, "
             f"{report.path.stat().st_size / 2**10:,.0f} KiB): max |exported - checkpoint| = "
             f"{report.max_abs_diff:.3g} on a random batch "
             f"(tolerance {EXPORT_FORMATS[config.file_format].tolerance:g})"

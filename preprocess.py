@@ -73,7 +73,8 @@ def run_options(config: Config) -> RunOptions:
 
 def run_310(config: Config) -> int:
     """The Ascend 310 side: the eval_split's shards as fcn4_bs{B}_{i}.bin batches + label_ids.npy, into a
-    result_path that holds nothing else (never mr_path, checkpoint_path or a folder above them)."""
+    result_path that holds nothing else (never mr_path, checkpoint_path or a folder above them); the batches
+    hold the model's input, export_input: log-mel features, or the clips' samples decoded from the dataset's audio."""
     from src.inference.bin_protocol import dump_split
 
     report = dump_split(
@@ -84,11 +85,14 @@ def run_310(config: Config) -> int:
         config.result_path,
         config.num_parallel_workers,
         keep={"checkpoint_path": config.checkpoint_path},
+        input_kind=config.export_input,
+        info_path=config.info_path,
     )
     log.info(
-        "wrote %d %s clips as %d batches of %d (last padded with %d zero rows) to %s",
+        "wrote %d %s clips (%s input) as %d batches of %d (last padded with %d zero rows) to %s",
         report["clips"],
         config.eval_split,
+        config.export_input,
         report["batches"],
         config.export_batch_size,
         report["padded_rows"],

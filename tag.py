@@ -7,8 +7,10 @@
 Any mp3/wav/flac/ogg, any sample rate or length: the features are those of training
 (src.features); tracks longer than 29.12 s are tagged window by window (see src.inference.tagging).
 The model is a checkpoint (.ckpt), a MindIR (.mindir) or an ONNX file (.onnx, run by ONNX
-Runtime without importing MindSpore). Tag names: --tags_file, else FILE.tags.txt written by
-export.py, tags.txt beside the model, or for a checkpoint the run's mr_path/tags.txt.
+Runtime without importing MindSpore). An export with waveform input (export.py --export_input
+waveform) computes the log-mel features inside its graph: tag.py then only decodes and resamples.
+Tag names: --tags_file, else FILE.tags.txt written by export.py, tags.txt beside the model, or for
+a checkpoint the run's mr_path/tags.txt.
 
 Own argparse rather than the YAML config: file arguments and shell globs, and the ONNX path
 must not touch MindSpore, which the config entry points set up.

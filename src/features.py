@@ -148,7 +148,7 @@ def fix_length(y: np.ndarray) -> np.ndarray:
 
 
 @functools.cache
-def _mel_basis() -> np.ndarray:
+def mel_basis() -> np.ndarray:
     """librosa's mel filterbank, (N_MELS, 1 + N_FFT // 2) float32, built once per process."""
     import librosa
 
@@ -170,7 +170,7 @@ def log_mel(y: np.ndarray) -> np.ndarray:
     import librosa
 
     power = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP_LENGTH)) ** 2
-    db = librosa.amplitude_to_db(_mel_basis() @ power, top_db=TOP_DB)
+    db = librosa.amplitude_to_db(mel_basis() @ power, top_db=TOP_DB)
     if db.shape != FEATURE_SHAPE[1:]:
         raise ValueError(
             f"log_mel expects {CLIP_SAMPLES} samples giving {N_FRAMES} frames; "

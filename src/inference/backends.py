@@ -1,6 +1,9 @@
-"""One interface over the three things that can score log-mel batches: a checkpoint, a MindIR, an ONNX file.
+"""One interface over the three things that can score audio windows: a checkpoint, a MindIR, an ONNX file.
 
-Every backend maps (N, 1, 96, 1366) float32 features to (N, C) float32 tag probabilities.
+Every backend maps (N, *input_shape) float32 model inputs to (N, C) float32 tag probabilities. A
+model takes one of two inputs (INPUT_SHAPES), told apart by the shape of its input: log-mel
+features (N, 1, 96, 1366), or raw 12 kHz samples (N, 349440) for an export whose log-mel front
+end runs inside the graph; a checkpoint is always log-mel.
 Exported models have a fixed batch (the export's `export_batch_size`); `predict_all` pads the
 last batch for them, so callers never see that. Nothing here imports MindSpore at module level,
 and the ONNX backend never imports it at all, so tagging with ONNX Runtime works on machines
@@ -14,57 +17,67 @@ from pathlib import Path
 import numpy as np
 
 from src.errors import UserError, first_line
-from src.features import FEATURE_SHAPE
+from src.features import CLIP_SAMPLES, FEATURE_SHAPE
 from src.inference.bin_protocol import pad_batch
 
 ONNX_PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")  # a GPU when onnxruntime-gpu has one
+# Input kind -> the shape of one model input (no batch): the export_input config key's choices.
+INPUT_SHAPES: dict[str, tuple[int, ...]] = {"logmel": FEATURE_SHAPE, "waveform": (CLIP_SAMPLES,)}
 
 
 class Backend:
-    """A loaded model. `batch_size` is the fixed batch of an exported model, None for any batch."""
+    """A loaded model. `batch_size` is the fixed batch of an exported model, None for any batch;
+    `input_kind` a key of INPUT_SHAPES."""
 
     kind = ""
     needs_mindspore = True  # open_backend sets MindSpore up (device, graph mode) before loading
     own_tags: list[str] | None = None  # tag names the model file itself records (a checkpoint's run info)
 
-    def __init__(self, path: Path, batch_size: int | None, num_classes: int) -> None:
+    def __init__(self, path: Path, batch_size: int | None, num_classes: int, input_kind: str = "logmel") -> None:
         self.path = path
         self.batch_size = batch_size
         self.num_classes = num_classes
+        self.input_kind = input_kind
 
-    def predict(self, features: np.ndarray) -> np.ndarray:
-        """(B, 1, 96, 1366) float32 -> (B, C) float32; B must equal batch_size when that is set."""
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """The shape of one model input, without the batch: (1, 96, 1366) or (349440,)."""
+        return INPUT_SHAPES[self.input_kind]
+
+    def predict(self, inputs: np.ndarray) -> np.ndarray:
+        """(B, *input_shape) float32 -> (B, C) float32; B must equal batch_size when that is set."""
         raise NotImplementedError
 
     def describe(self) -> str:
         batch = "any batch" if self.batch_size is None else f"batch {self.batch_size}"
-        return f"{self.kind} {self.path} ({batch}, {self.num_classes} tags)"
+        return f"{self.kind} {self.path} ({batch}, {self.input_kind} input, {self.num_classes} tags)"
 
 
-def predict_all(backend: Backend, features: np.ndarray, batch_size: int) -> np.ndarray:
-    """(N, 1, 96, 1366) -> (N, C) in batches; a fixed-batch backend's batch wins over `batch_size`."""
+def predict_all(backend: Backend, inputs: np.ndarray, batch_size: int) -> np.ndarray:
+    """(N, *input_shape) -> (N, C) in batches; a fixed-batch backend's batch wins over `batch_size`."""
     step = backend.batch_size or batch_size
     scores = []
-    for start in range(0, len(features), step):
-        chunk = features[start : start + step]
+    for start in range(0, len(inputs), step):
+        chunk = inputs[start : start + step]
         padded = pad_batch(chunk, step) if backend.batch_size else chunk
         scores.append(backend.predict(padded)[: len(chunk)])
     return np.concatenate(scores) if scores else np.zeros((0, backend.num_classes), np.float32)
 
 
-def _check_input_shape(path: Path, shape: list) -> int | None:
-    """The fixed batch of an exported model input `shape`, after checking it takes FCN-4 features."""
-    if len(shape) != 4 or list(shape[1:]) != list(FEATURE_SHAPE):
-        raise UserError(
-            f"{path}: model input has shape {shape}, expected [batch, {', '.join(map(str, FEATURE_SHAPE))}]"
-            f" (not an FCN-4 export)"
-        )
-    return shape[0] if isinstance(shape[0], int) and shape[0] > 0 else None
+def _check_input_shape(path: Path, shape: list) -> tuple[int | None, str]:
+    """(the fixed batch or None, the input kind) of an exported model's input `shape`, after checking
+    that it is one of INPUT_SHAPES with a batch in front."""
+    kinds = [kind for kind, item in INPUT_SHAPES.items() if list(shape[1:]) == list(item)]
+    if not kinds:
+        expected = " or ".join(f"[batch, {', '.join(map(str, item))}] ({kind})" for kind, item in INPUT_SHAPES.items())
+        raise UserError(f"{path}: model input has shape {shape}, expected {expected} (not an FCN-4 export)")
+    batch = shape[0] if isinstance(shape[0], int) and shape[0] > 0 else None
+    return batch, kinds[0]
 
 
 class CheckpointBackend(Backend):
     """The MindSpore network rebuilt from a checkpoint, shaped and named by the run info it carries
-    (else model_params.json beside it; src.model_loading)."""
+    (else model_params.json beside it; src.model_loading); it takes log-mel features."""
 
     kind = "checkpoint"
 
@@ -100,13 +113,13 @@ class MindIRBackend(Backend):
             raise UserError(
                 f"{path}: graph has {len(graph.input)} inputs and {len(graph.output)} outputs, FCN-4 has 1 and 1"
             )
-        batch = _check_input_shape(path, list(graph.input[0].tensor[0].dims))
-        super().__init__(path, batch, int(graph.output[0].tensor[0].dims[-1]))
+        batch, input_kind = _check_input_shape(path, list(graph.input[0].tensor[0].dims))
+        super().__init__(path, batch, int(graph.output[0].tensor[0].dims[-1]), input_kind)
 
-    def predict(self, features: np.ndarray) -> np.ndarray:
+    def predict(self, inputs: np.ndarray) -> np.ndarray:
         import mindspore as ms
 
-        return self.cell(ms.Tensor(features)).asnumpy()
+        return self.cell(ms.Tensor(inputs)).asnumpy()
 
 
 def _mindir_graph(path: Path):
@@ -147,8 +160,8 @@ class OnnxBackend(Backend):
         if len(inputs) != 1 or len(outputs) != 1:
             raise UserError(f"{path}: model has {len(inputs)} inputs and {len(outputs)} outputs, FCN-4 has 1 and 1")
         self.input_name = inputs[0].name
-        batch = _check_input_shape(path, list(inputs[0].shape))
-        super().__init__(path, batch, int(outputs[0].shape[-1]))
+        batch, input_kind = _check_input_shape(path, list(inputs[0].shape))
+        super().__init__(path, batch, int(outputs[0].shape[-1]), input_kind)
 
-    def predict(self, features: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {self.input_name: features})[0]
+    def predict(self, inputs: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self.input_name: inputs})[0]

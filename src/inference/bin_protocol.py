@@ -1,6 +1,7 @@
 """The file protocol of the model-zoo Ascend 310 inference chain, shared by every side of it.
 
     preprocess.py --preprocess_mode 310   writes  RESULT/00_data/fcn4_bs{B}_{i}.bin  (B, 1, 96, 1366) float32
+                  (--export_input waveform:       RESULT/00_data/fcn4_bs{B}_{i}.bin  (B, 349440) float32)
                                           and     RESULT/label_ids.npy               (N, C) int32
     ascend310_infer/out/main (or src.inference.host_infer) writes result_Files/fcn4_bs{B}_{i}_0.bin  (B, C) float32
                                                   and time_Result/test_perform_static.txt
@@ -11,7 +12,8 @@ Unlike the reference, which drops the split's last partial batch (`drop_remainde
 and shuffles it, the split is written in file order and the last batch is padded with zero
 features to B rows; label_ids.npy holds only the N real rows, so postprocess.py scores every
 clip exactly once and its AUC equals eval.py's on the same split. The reference's
-(batches, B, C) label layout is read too.
+(batches, B, C) label layout is read too. A waveform model's batches hold the clips' 12 kHz
+samples, decoded from the audio the dataset was made from, in the same order with the same labels.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from __future__ import annotations
 import math
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from src.errors import UserError, first_line
-from src.features import FEATURE_SHAPE
+from src.features import FEATURE_SHAPE, AudioError, fix_length, load_audio
+from src.file_names import MANIFEST_FILE
 
 DATA_DIR = "00_data"
 LABELS_FILE = "label_ids.npy"
@@ -107,12 +111,16 @@ def dump_split(
     result_path: str | Path,
     num_parallel_workers: int = 2,
     keep: dict[str, str | Path] | None = None,
+    input_kind: str = "logmel",
+    info_path: str = "",
 ) -> dict:
     """Write one split's MindRecord as the protocol's input batches and labels; returns counts.
 
-    Built in a hidden sibling folder and moved over `result_path` at the end, so an
-    interrupted run leaves the previous result (or none), never a half-written one. Only a
-    folder check_result_path accepts is replaced (mr_dir is always kept, plus the folders of `keep`).
+    input_kind "logmel" writes the stored features, "waveform" each clip's samples (clip_waveforms;
+    info_path: the annotation file when it lived apart from the audio). Built in a hidden sibling
+    folder and moved over `result_path` at the end, so an interrupted run leaves the previous result
+    (or none), never a half-written one. Only a folder check_result_path accepts is replaced
+    (mr_dir is always kept, plus the folders of `keep`).
     """
     from tqdm import tqdm
 
@@ -121,35 +129,77 @@ def dump_split(
     if batch_size < 1:
         raise UserError(f"export_batch_size={batch_size}: the .bin batch size must be >= 1")
     check_result_path(result_path, {"mr_path": mr_dir, **(keep or {})})
+    waveforms = clip_waveforms(mr_dir, info_path) if input_kind == "waveform" else None
+    data = create_dataset(
+        mr_dir, split, batch_size, num_classes, training=False, num_parallel_workers=num_parallel_workers, with_ids=True
+    )
     out = Path(result_path)
     tmp = out.with_name(f".{out.name}.partial")
     shutil.rmtree(tmp, ignore_errors=True)
     (tmp / DATA_DIR).mkdir(parents=True)
-    data = create_dataset(
-        mr_dir, split, batch_size, num_classes, training=False, num_parallel_workers=num_parallel_workers
-    )
     labels = []
-    for index, (feature, label) in enumerate(
-        tqdm(
-            data.create_tuple_iterator(num_epochs=1, output_numpy=True),
-            total=data.get_dataset_size(),
-            desc=f"310 bins {split}",
-            unit="batch",
-            leave=False,
-        )
-    ):
-        pad_batch(feature.astype(np.float32, copy=False), batch_size).tofile(
-            tmp / DATA_DIR / input_name(batch_size, index)
-        )
-        labels.append(label.astype(np.int32))
-    if not labels:
-        shutil.rmtree(tmp)
-        raise UserError(f"split '{split}' in {mr_dir} has no clips to write")
-    np.save(tmp / LABELS_FILE, np.concatenate(labels), allow_pickle=False)
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
+    batches = data.create_tuple_iterator(num_epochs=1, output_numpy=True)
+    try:
+        for index, (ids, feature, label) in enumerate(
+            tqdm(batches, total=data.get_dataset_size(), desc=f"310 bins {split}", unit="batch", leave=False)
+        ):
+            rows = feature if waveforms is None else waveforms(ids)
+            pad_batch(rows.astype(np.float32, copy=False), batch_size).tofile(
+                tmp / DATA_DIR / input_name(batch_size, index)
+            )
+            labels.append(label.astype(np.int32))
+        if not labels:
+            raise UserError(f"split '{split}' in {mr_dir} has no clips to write")
+        np.save(tmp / LABELS_FILE, np.concatenate(labels), allow_pickle=False)
+        shutil.rmtree(out, ignore_errors=True)
+        tmp.rename(out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     clips = sum(len(batch) for batch in labels)
     return {"clips": clips, "batches": len(labels), "padded_rows": len(labels) * batch_size - clips}
+
+
+def clip_waveforms(mr_dir: str | Path, info_path: str = "") -> Callable[[np.ndarray], np.ndarray]:
+    """A function from clip ids (n,) to their samples (n, CLIP_SAMPLES) float32, decoded and cut as
+    preprocessing did (load_audio, fix_length) from the audio the dataset in mr_dir was made from.
+
+    The clip paths come from the annotation file its manifest records (audio_path/info_name, or
+    info_path), checked by sha256 so that every clip is the one its label belongs to; a clip that
+    cannot be decoded now is an error, since a missing row would misalign the labels.
+    """
+    from src.preprocess.annotations import read_annotations, resolve_clip_path
+    from src.preprocess.manifest import read_manifest
+    from src.preprocess.plan import file_sha256
+
+    manifest = read_manifest(mr_dir) or {}
+    settings, root = manifest.get("config", {}), manifest.get("paths", {}).get("audio_path")
+    if root is None or "annotations_sha256" not in settings:
+        raise UserError(
+            f"{Path(mr_dir) / MANIFEST_FILE} is missing or records no audio_path: export_input=waveform reads "
+            f"the clips from the audio the dataset was made from (re-run preprocess.py)"
+        )
+    csv_path = Path(info_path) if info_path else Path(root) / settings["info_name"]
+    if not csv_path.is_file() or file_sha256(csv_path) != settings["annotations_sha256"]:
+        raise UserError(
+            f"annotation file {csv_path} is missing or not the one {mr_dir} was made from (sha256 differs); "
+            f"export_input=waveform needs it to find each clip's audio (set info_path)"
+        )
+    annotations = read_annotations(csv_path, settings.get("info_format", "mtat"))
+    mp3_paths = dict(zip(annotations.clip_ids.tolist(), annotations.mp3_paths, strict=True))
+
+    def waveform(clip_id: int) -> np.ndarray:
+        if clip_id not in mp3_paths:
+            raise UserError(f"clip {clip_id} of {mr_dir} is not in {csv_path}")
+        path = resolve_clip_path(root, mp3_paths[clip_id], settings.get("follow_symlinks", False))
+        try:
+            return fix_length(load_audio(path))
+        except AudioError as exc:
+            raise UserError(
+                f"clip {clip_id} ({path}): {exc.reason}; export_input=waveform needs the audio of every clip "
+                f"of the split (the labels must stay aligned)"
+            ) from None
+
+    return lambda ids: np.stack([waveform(int(clip_id)) for clip_id in ids])
 
 
 def read_labels(label_path: str | Path) -> np.ndarray:
@@ -213,14 +263,15 @@ def _read_batch(path: Path, batch_size: int, num_classes: int) -> np.ndarray:
     return np.fromfile(path, dtype=np.float32).reshape(batch_size, num_classes)
 
 
-def read_input(path: str | Path, batch_size: int) -> np.ndarray:
-    """One input .bin as (B, 1, 96, 1366) float32; UserError if its size is not B features."""
+def read_input(path: str | Path, batch_size: int, item_shape: tuple[int, ...] = FEATURE_SHAPE) -> np.ndarray:
+    """One input .bin as (B, *item_shape) float32: (B, 1, 96, 1366) features, or (B, 349440) samples
+    for a waveform model; UserError if its size is not B model inputs."""
     path = Path(path)
-    want = batch_size * math.prod(FEATURE_SHAPE) * FLOAT_BYTES
+    want = batch_size * math.prod(item_shape) * FLOAT_BYTES
     got = path.stat().st_size
     if got != want:
         raise UserError(
-            f"'{path}' holds {got} bytes but the model input needs {want} "
-            f"(batch size or feature shape differs from the export)"
+            f"'{path}' holds {got} bytes but the model input needs {want} = {batch_size} x "
+            f"{list(item_shape)} float32 (batch size or input kind differs from the export)"
         )
-    return np.fromfile(path, dtype=np.float32).reshape(batch_size, *FEATURE_SHAPE)
+    return np.fromfile(path, dtype=np.float32).reshape(batch_size, *item_shape)

@@ -1,10 +1,13 @@
 """Export a loaded FCN-4 to MINDIR / ONNX / AIR, and prove the file computes what the checkpoint does.
 
-The file is written under a temporary name, loaded back by its format's backend (MindIR
-through MindSpore, ONNX through ONNX Runtime), run on a random log-mel-like batch and compared
-with the network; only a file within the format's tolerance is moved to its final name. A format
-without a backend here (AIR, compiled for Ascend by ATC) is exported unverified. Suffixes,
-tolerances and backends are src.inference.formats.EXPORT_FORMATS.
+The model takes log-mel features, or for input kind "waveform" raw 12 kHz samples: the network is
+then wrapped in src.frontend.WaveformTagger, so the log-mel front end runs inside the exported graph.
+The kinds and their input shapes are src.inference.backends.INPUT_SHAPES; the ONNX input is named
+after its kind. The file is written under a temporary name, loaded back by its format's backend
+(MindIR through MindSpore, ONNX through ONNX Runtime), run on a random batch of its input kind and
+compared with the MindSpore cell it was exported from; only a file within the format's tolerance is
+moved to its final name. A format without a backend here (AIR, compiled for Ascend by ATC) is
+exported unverified. Suffixes, tolerances and backends are src.inference.formats.EXPORT_FORMATS.
 """
 
 from __future__ import annotations
@@ -18,14 +21,19 @@ from pathlib import Path
 import numpy as np
 
 from src.errors import UserError
+from src.features import FEATURE_SHAPE, SAMPLE_RATE
 from src.fileio import check_writable_dir
+from src.inference.backends import INPUT_SHAPES
 from src.inference.formats import EXPORT_FORMATS
 
 log = logging.getLogger("fcn4")
 
-INPUT_NAME, OUTPUT_NAME = "logmel", "probabilities"
-# Random input on the scale of the features (dB of a power mel spectrogram, top_db 80).
-CHECK_MEAN_DB, CHECK_STD_DB, CHECK_SEED = -30.0, 20.0, 0
+OUTPUT_NAME = "probabilities"
+CHECK_SEED = 0
+# Random log-mel input on the scale of the features (dB of a power mel spectrogram, top_db 80).
+CHECK_MEAN_DB, CHECK_STD_DB = -30.0, 20.0
+# Random waveform input like music at 12 kHz: a chord of CHECK_TONES tones (Hz range), noise, a slow swell.
+CHECK_TONES, CHECK_TONE_HZ, CHECK_NOISE = 3, (60.0, 4000.0), 0.02
 # mindspore.export and mindspore.onnx.export refuse any file name with another character (MindSpore 2.10,
 # _checkparam.check_file_name_by_regular); the longest file name and path Linux file systems take.
 MINDSPORE_FILE_NAME = re.compile(r"[0-9a-zA-Z@_\-.:/\\]+")
@@ -71,20 +79,24 @@ def _export_paths(file_name: str, file_format: str) -> tuple[Path, Path]:
     return final, final.with_name(f".{final.stem}.{os.getpid()}.partial{final.suffix}")
 
 
-def export_model(network, file_name: str, file_format: str, batch_size: int) -> ExportReport:
-    """Write `file_name + suffix` from an inference-mode network with input (batch_size, 1, 96, 1366)."""
+def export_model(
+    network, file_name: str, file_format: str, batch_size: int, input_kind: str = "logmel"
+) -> ExportReport:
+    """Write `file_name + suffix` from an inference-mode log-mel network; the model takes
+    (batch_size, *INPUT_SHAPES[input_kind]) float32 (input kind "waveform": the front end is put before it)."""
     import mindspore as ms
 
     fmt = EXPORT_FORMATS[file_format]
     final, tmp = _export_paths(file_name, file_format)
     final.parent.mkdir(parents=True, exist_ok=True)
-    check = _check_batch((batch_size, *network.params.input_shape))
+    network, input_shape = _exported_cell(network, input_kind)
+    check = CHECK_BATCHES[input_kind](np.random.default_rng(CHECK_SEED), (batch_size, *input_shape))
     try:
         if file_format == "ONNX":
             import mindspore.onnx
 
             mindspore.onnx.export(
-                network, ms.Tensor(check), file_name=str(tmp), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME]
+                network, ms.Tensor(check), file_name=str(tmp), input_names=[input_kind], output_names=[OUTPUT_NAME]
             )
         else:
             ms.export(network, ms.Tensor(check), file_name=str(tmp), file_format=file_format)
@@ -95,9 +107,38 @@ def export_model(network, file_name: str, file_format: str, batch_size: int) -> 
     return ExportReport(final, check.shape, diff)
 
 
-def _check_batch(shape: tuple[int, ...]) -> np.ndarray:
-    rng = np.random.default_rng(CHECK_SEED)
+def _exported_cell(network, input_kind: str) -> tuple:
+    """(the cell to export, the shape of one of its inputs): the log-mel network itself, or for "waveform"
+    the front end and the network, which must then take the front end's FEATURE_SHAPE features."""
+    if input_kind == "logmel":
+        return network, network.params.input_shape
+    if network.params.input_shape != FEATURE_SHAPE:
+        raise UserError(
+            f"export_input={input_kind}: the log-mel front end makes features of shape {list(FEATURE_SHAPE)}, "
+            f"this network takes {list(network.params.input_shape)}"
+        )
+    from src.frontend import WaveformTagger
+
+    tagger = WaveformTagger(network)
+    tagger.set_train(False)
+    return tagger, INPUT_SHAPES[input_kind]
+
+
+def _feature_batch(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Log-mel-like dB values, `shape` float32."""
     return rng.normal(CHECK_MEAN_DB, CHECK_STD_DB, size=shape).astype(np.float32)
+
+
+def _waveform_batch(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+    """(B, samples) float32 in [-1, 1]: per clip a chord of random tones plus noise, swelling and fading."""
+    t = np.arange(shape[1]) / SAMPLE_RATE
+    freqs = rng.uniform(*CHECK_TONE_HZ, size=(shape[0], CHECK_TONES, 1))
+    chord = np.sin(2 * np.pi * freqs * t).mean(axis=1) + rng.normal(0.0, CHECK_NOISE, shape)
+    swell = 0.5 + 0.5 * np.sin(2 * np.pi * t / t[-1])
+    return (0.5 * chord * swell).astype(np.float32)
+
+
+CHECK_BATCHES = {"logmel": _feature_batch, "waveform": _waveform_batch}  # input kind -> random batch of that input
 
 
 def _verify(network, path: Path, file_format: str, batch: np.ndarray) -> float:

@@ -3,7 +3,8 @@
     python -m src.inference.host_infer --mindir_path fcn-4.mindir --input0_path ./preprocess_Result/00_data
 
 Same flags, inputs and outputs as ascend310_infer/out/main: every `*.bin` of --input0_path in
-name order through the exported MindIR (`mindspore.load` + `nn.GraphCell`), output j of
+name order through the exported MindIR (`mindspore.load` + `nn.GraphCell`), each file holding one
+batch of the model's own input (log-mel features, or samples for a waveform export), output j of
 `name.bin` to `./result_Files/name_j.bin`, the mean Predict latency to
 `./time_Result/test_perform_static.txt`. scripts/run_infer_310.sh runs it when
 INFER_BACKEND=host.
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     latencies = []
     for path in inputs:
         print(f"Start predict input file: {path}", flush=True)
-        batch = bin_protocol.read_input(path, backend.batch_size)
+        batch = bin_protocol.read_input(path, backend.batch_size, backend.input_shape)
         began = time.perf_counter()
         scores = backend.predict(batch)
         latencies.append((time.perf_counter() - began) * 1000.0)

@@ -5,7 +5,9 @@ model was trained on (`src.features.extract`). A longer one is cut into windows 
 `hop_s` seconds, plus one window ending at the track's end when the hops leave a tail, so every
 sample is seen; the track's tags are the mean and the max of its window probabilities. Windows
 of several tracks share batches. Decoding and features run in `workers` threads ahead of the
-model (librosa's decoder, resampler and FFT release the GIL). MindSpore is never imported here.
+model (librosa's decoder, resampler and FFT release the GIL). A waveform model (its log-mel
+front end inside the graph) gets the windows' samples as they are, and no mel is computed
+here. MindSpore is never imported here.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ class Track:
     starts_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
     error: str = ""
     scores: np.ndarray | None = None  # (windows, C) float32 once scored
-    features: np.ndarray | None = field(default=None, repr=False)  # (windows, 1, 96, 1366) until scored
+    inputs: np.ndarray | None = field(default=None, repr=False)  # (windows, *model input shape) until scored
 
     def aggregate(self, how: str) -> np.ndarray:
         """(C,) track-level probabilities: the mean or the max over windows."""
@@ -71,15 +73,17 @@ def window_starts(num_samples: int, hop_samples: int) -> np.ndarray:
     return starts
 
 
-def load_track(path: Path, hop_s: float) -> Track:
-    """Decode `path` and compute its window features; a failure is recorded, not raised."""
+def load_track(path: Path, hop_s: float, input_kind: str = "logmel") -> Track:
+    """Decode `path` and cut its windows as the model's input: log-mel features (windows, 1, 96, 1366),
+    or for input_kind "waveform" the samples (windows, CLIP_SAMPLES); a failure is recorded, not raised."""
     try:
         y = load_audio(path)
     except AudioError as exc:
         return Track(path, error=exc.reason)
     starts = window_starts(y.size, max(1, round(hop_s * SAMPLE_RATE)))
-    features = np.stack([log_mel(fix_length(y[s : s + CLIP_SAMPLES])) for s in starts])
-    return Track(path, y.size / SAMPLE_RATE, starts / SAMPLE_RATE, features=features)
+    windows = [fix_length(y[s : s + CLIP_SAMPLES]) for s in starts]
+    inputs = np.stack(windows if input_kind == "waveform" else [log_mel(w) for w in windows])
+    return Track(path, y.size / SAMPLE_RATE, starts / SAMPLE_RATE, inputs=inputs)
 
 
 def _prefetch(function: Callable, items: list, workers: int) -> Iterator:
@@ -113,10 +117,10 @@ def tag_tracks(
     scores: list[np.ndarray] = []  # scores of the waiting tracks' windows, in order
     bar = tqdm(total=len(files), unit="file", desc="tagging", disable=not progress, leave=False)
     try:
-        for track in _prefetch(lambda path: load_track(path, hop_s), files, workers):
+        for track in _prefetch(lambda path: load_track(path, hop_s, backend.input_kind), files, workers):
             waiting.append(track)
-            if track.features is not None:
-                windows.extend(track.features)
+            if track.inputs is not None:
+                windows.extend(track.inputs)
             while len(windows) >= step:
                 scores.extend(backend.predict(np.stack(windows[:step])))
                 del windows[:step]
@@ -130,12 +134,12 @@ def tag_tracks(
 
 def _finished(waiting: deque[Track], scores: list[np.ndarray], bar) -> Iterator[Track]:
     """Pop the leading waiting tracks whose windows are all scored."""
-    while waiting and (waiting[0].features is None or len(scores) >= len(waiting[0].features)):
+    while waiting and (waiting[0].inputs is None or len(scores) >= len(waiting[0].inputs)):
         track = waiting.popleft()
-        if track.features is not None:
-            count = len(track.features)
+        if track.inputs is not None:
+            count = len(track.inputs)
             track.scores = np.stack(scores[:count]).astype(np.float32)
             del scores[:count]
-            track.features = None
+            track.inputs = None
         bar.update(1)
         yield track

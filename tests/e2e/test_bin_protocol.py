@@ -128,7 +128,7 @@ def test_preprocess_310_refuses_a_folder_holding_anything_but_a_dump(split, bins
     (out / "00_data" / "fcn4_bs3_0.bin.orig").unlink()
     assert _preprocess_310(mr, out, 3).returncode == 0  # a previous dump is replaced, as before
     (tmp_path / "a_file").write_text("mine")
-    assert_one_line_error(_preprocess_310(mr, tmp_path / "a_file", 3), "is a file")
+    assert_one_line_error(_preprocess_310(mr, tmp_path / "a_file", 3), "exists and is not a folder")
 
 
 @pytest.mark.parametrize(

@@ -181,7 +181,11 @@ def test_data_parallel_run_takes_data_from_s3_and_uploads_its_checkpoints(server
     code, out, err = finish(job, tmp_path / "logs")
     assert code == 0, (out[-3000:], err[-3000:])
     assert "waiting for local rank 0 to finish copying" in (tmp_path / "logs" / "worker_1.log").read_text()
-    local = sorted(p.relative_to(cache / "out").as_posix() for p in (cache / "out").rglob("*") if p.is_file())
+    local = sorted(  # hidden files (the run's lock) stay local: the mirror uploads outputs only
+        p.relative_to(cache / "out").as_posix()
+        for p in (cache / "out").rglob("*")
+        if p.is_file() and not p.name.startswith(".")
+    )
     remote = server.keys("fcn4-runs", "dp")
     assert remote == local
     state = json.loads((cache / "out" / "ckpt" / "train_state.json").read_text())
@@ -191,6 +195,7 @@ def test_data_parallel_run_takes_data_from_s3_and_uploads_its_checkpoints(server
         "ckpt/metrics.jsonl",
         "ckpt/config.yaml",
         "ckpt/model_params.json",
+        "ckpt/tags.txt",
         "ckpt/train_state.json",
     } == set(remote)
     for key in remote:
