@@ -29,7 +29,16 @@ fi
 shift $(($# > 0 ? 1 : 0))
 cd "$ROOT"
 start=$SECONDS
-rm -rf ./demo_run # the demo's own folder: every run starts from a fresh corpus
+# Every run starts from a fresh corpus, but only a folder an earlier demo made (it holds the marker)
+# is ever removed: a ./demo_run of the user's own is left alone.
+marker=./demo_run/.fcn4-demo
+if [[ -e ./demo_run && ! -f "$marker" ]]; then
+  echo "ERROR: ./demo_run exists and was not made by this demo; move it away or remove it yourself" >&2
+  exit 2
+fi
+rm -rf ./demo_run
+mkdir -p ./demo_run
+touch "$marker"
 
 python -m src.demo_data --out ./demo_run/mtat --num_clips "$num_clips" --seed 0
 python preprocess.py --config_path "$CONFIG" "$@"

@@ -1,6 +1,6 @@
 """The model-zoo launch scripts in scripts/: argument checks with usage, the rank-table reader, and
 the standalone / eval / rank-table scripts run for real on CPU (config overrides come last and win).
-run_distribute_train_cpu.sh is exercised by tests/test_distributed.py and tests/test_object_store.py."""
+run_distribute_train_cpu.sh is exercised by tests/e2e/test_distributed.py and tests/e2e/test_object_store.py."""
 
 import json
 import re
@@ -128,3 +128,15 @@ def test_rank_table_script_starts_one_rank_per_device_and_names_the_one_that_fai
     assert {p.parent.name for p in tmp_path.glob("train_parallel*/log")} == {"train_parallel0", "train_parallel1"}
     log = (tmp_path / f"train_parallel{failed[1]}" / "log").read_text()
     assert "error: could not join the distributed job" in log
+
+
+def test_demo_never_removes_a_demo_run_folder_it_did_not_make(tmp_path):
+    repo = tmp_path / "repo"
+    (repo / "scripts").mkdir(parents=True)
+    (repo / "scripts" / "run_demo.sh").write_bytes((SCRIPTS / "run_demo.sh").read_bytes())
+    (repo / "demo_run").mkdir()
+    (repo / "demo_run" / "keep.txt").write_text("mine")
+    result = subprocess.run(["bash", str(repo / "scripts" / "run_demo.sh")], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "./demo_run exists and was not made by this demo" in result.stderr
+    assert (repo / "demo_run" / "keep.txt").read_text() == "mine"
