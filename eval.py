@@ -30,7 +30,7 @@ def run(config: Config) -> int:
     check_writable_file(result, "result_file")  # before the work, not after an hour of it
     tags_file = Path(config.mr_path) / TAGS_FILE
     tags = read_tag_list(tags_file)
-    setup_runtime(config.device_target, config.device_id, config.seed, config.mixed_precision)
+    setup_runtime(config.device_target, config.device_id, config.seed, config.mixed_precision, config.mode)
     ckpt = checkpoint_file(config.checkpoint_path, config.ckpt_file, config.model_name, config.prefix)
     network, own_tags = load_checkpoint_network(ckpt)
     check_tag_count(tags, tags_file, ckpt, network.params.num_classes)

@@ -39,7 +39,7 @@ def run(config: Config) -> int:
     if config.export_batch_size < 1:
         raise UserError(f"export_batch_size={config.export_batch_size}: must be >= 1")
     check_export_target(config.file_name, config.file_format)
-    device = setup_runtime(config.device_target, config.device_id, config.seed, config.mixed_precision)
+    device = setup_runtime(config.device_target, config.device_id, config.seed, config.mixed_precision, config.mode)
     check_export_device(config.file_format, device)
     ckpt = checkpoint_file(config.checkpoint_path, config.ckpt_file, config.model_name, config.prefix)
     network, own_tags = load_checkpoint_network(ckpt)

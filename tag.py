@@ -27,6 +27,7 @@ from pathlib import Path
 from src.cli import run_command
 from src.errors import UserError
 from src.features import CLIP_SECONDS
+from src.runtime import MODES  # the mode names only: src.runtime imports MindSpore inside its functions
 
 log = logging.getLogger("fcn4")
 
@@ -76,6 +77,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="auto",
         help="device of a checkpoint or MindIR model (ONNX uses ONNX Runtime's)",
     )
+    parser.add_argument(
+        "--mode",
+        choices=tuple(MODES),
+        default="graph",
+        help="MindSpore execution mode of a checkpoint or MindIR model: graph (default) or pynative "
+        "(op by op, slower; for debugging)",
+    )
     parser.add_argument("--no_progress", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
 
@@ -101,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     backend_class(args.model)  # an unknown suffix fails before any audio is looked at
     files = collect_audio(args.audio)
     names = _check_outputs(args, files)
-    backend = open_backend(args.model, args.device_target)
+    backend = open_backend(args.model, args.device_target, args.mode)
     tags = resolve_tags(args.model, backend.num_classes, args.tags_file, own=backend.own_tags)
     log.info("tagging %d file(s) with %s", len(files), backend.describe())
 

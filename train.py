@@ -30,7 +30,7 @@ log = logging.getLogger("fcn4")
 
 
 def run(config: Config) -> int:
-    setup_runtime(config.device_target, config.device_id, config.seed, config.mixed_precision)
+    setup_runtime(config.device_target, config.device_id, config.seed, config.mixed_precision, config.mode)
     world = distributed.setup(config.parallel_mode)
     options = config.pick(TrainOptions, model=config.pick(ModelParams))
     try:

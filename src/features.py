@@ -134,6 +134,26 @@ def _describe_decoder_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {lines[0][:120]}" if lines else type(exc).__name__
 
 
+def to_model_rate(y: np.ndarray, sample_rate: int) -> np.ndarray:
+    """A waveform array as `load_audio` would have decoded it: mono float32 at SAMPLE_RATE, shape (samples,).
+
+    `y` is (samples,) or (channels, samples) (librosa's layout), any float or int dtype as samples in
+    [-1, 1]; `sample_rate` in Hz. Channels are averaged and the result resampled with librosa's default
+    resampler, the steps `librosa.load(sr=SAMPLE_RATE)` takes for a file.
+    """
+    import librosa
+
+    y = np.asarray(y)
+    if y.ndim not in (1, 2) or y.shape[-1] == 0:
+        raise ValueError(f"a waveform must be (samples,) or (channels, samples) with samples > 0, got shape {y.shape}")
+    if not sample_rate or sample_rate <= 0:
+        raise ValueError(f"sample_rate must be a positive number of Hz, got {sample_rate!r}")
+    y = librosa.to_mono(y.astype(np.float32))
+    if sample_rate != SAMPLE_RATE:
+        y = librosa.resample(y, orig_sr=sample_rate, target_sr=SAMPLE_RATE)
+    return y.astype(np.float32, copy=False)
+
+
 def fix_length(y: np.ndarray) -> np.ndarray:
     """Exactly CLIP_SAMPLES samples: zero-pad at the end if shorter, centre-crop if longer.
 

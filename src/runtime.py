@@ -1,6 +1,8 @@
-"""Process-wide MindSpore setup for an entry point: device, graph mode, seeds, CPU fixes.
+"""Process-wide MindSpore setup for an entry point: device, execution mode, seeds, CPU fixes.
 
-Called once at the start of main(), never at import, so tests can import every module.
+setup_runtime is called once at the start of main(), never at import, so tests can import every
+module. Library code (the Python API, model loading for tag.py) calls only use_device and runs in
+whichever mode its caller set: graph or PyNative, MindSpore's default.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from src.model_utils.device_adapter import get_device_id
 ONEDNN_ISA_VAR = "ONEDNN_MAX_CPU_ISA"
 ONEDNN_SAFE_ISA = "AVX2"
 DEVICE_PREFERENCE = ("Ascend", "GPU")
+# The `mode` config key's choices -> the MindSpore context constant's name.
+MODES = {"graph": "GRAPH_MODE", "pynative": "PYNATIVE_MODE"}
 
 log = logging.getLogger("fcn4")
 
@@ -84,10 +88,11 @@ def filter_mindspore_log() -> None:
     )
 
 
-def setup_runtime(device_target: str = "auto", device_id: int = 0, seed: int = 1, mixed_precision: bool = False) -> str:
-    """Pick and set the device, graph mode and seed; returns the device name used.
+def use_device(device_target: str = "auto", device_id: int = 0, mixed_precision: bool = False) -> str:
+    """Pick and set the device (with the CPU oneDNN cap); returns its name. Leaves the execution mode and
+    the seed alone, so library code (the Python API, tag.py's loaders) can call it in either mode.
 
-    device_id is the config's choice; a launcher's DEVICE_ID wins. mixed_precision is refused on CPU.
+    device_id is the caller's choice; a launcher's DEVICE_ID wins. mixed_precision is refused on CPU.
     """
     import mindspore as ms
 
@@ -101,6 +106,33 @@ def setup_runtime(device_target: str = "auto", device_id: int = 0, seed: int = 1
     if device_id is not None:
         log.info("device %s:%d", device, device_id)
     ms.set_device(device, device_id)
-    ms.set_context(mode=ms.GRAPH_MODE)
+    return device
+
+
+def set_mode(mode: str) -> None:
+    """Set MindSpore's execution mode: "graph" (GRAPH_MODE, compiled) or "pynative" (PYNATIVE_MODE, op by op)."""
+    import mindspore as ms
+
+    if mode not in MODES:
+        raise UserError(f"mode={mode!r}: expected one of {list(MODES)}")
+    ms.set_context(mode=getattr(ms, MODES[mode]))
+
+
+def current_mode() -> str:
+    """The execution mode MindSpore is in now ("graph" or "pynative"; PyNative is MindSpore's default)."""
+    import mindspore as ms
+
+    return next(name for name, constant in MODES.items() if getattr(ms, constant) == ms.get_context("mode"))
+
+
+def setup_runtime(
+    device_target: str = "auto", device_id: int = 0, seed: int = 1, mixed_precision: bool = False, mode: str = "graph"
+) -> str:
+    """An entry point's process-wide set-up: device (use_device), execution mode (graph by default, as the
+    reference) and seed; returns the device name used."""
+    import mindspore as ms
+
+    device = use_device(device_target, device_id, mixed_precision)
+    set_mode(mode)
     ms.set_seed(seed)
     return device

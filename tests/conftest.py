@@ -1,12 +1,39 @@
-"""Shared fixtures: MindSpore in graph mode on CPU for in-process tests; every test under tests/e2e/
-is marked `e2e` (it runs entry points, launchers or builds as processes), so that
-`bash scripts/run_tests.sh -m "not e2e"` runs the fast unit tests alone."""
+"""Shared fixtures: MindSpore on CPU for in-process tests, in the execution mode the run asks for; every
+test under tests/e2e/ is marked `e2e` (it runs entry points, launchers or builds as processes), so that
+`bash scripts/run_tests.sh -m "not e2e"` runs the fast unit tests alone.
 
+`pytest --ms-mode pynative` (or FCN4_TEST_MODE=pynative) runs the in-process tests in PyNative mode and
+gives the entry points that tests start as processes `--mode pynative` (tests/helpers/processes.py);
+the default is graph mode, the entry points' default.
+"""
+
+import os
 from pathlib import Path
 
 import pytest
 
+from tests.helpers.processes import MODE_VARIABLE
+
 E2E_DIR = Path(__file__).resolve().parent / "e2e"
+MODES = ("graph", "pynative")
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--ms-mode",
+        choices=MODES,
+        default=os.environ.get(MODE_VARIABLE, "graph"),
+        help=f"MindSpore execution mode of the tests and of the entry points they run (default: ${MODE_VARIABLE} "
+        "or graph)",
+    )
+
+
+def pytest_configure(config):
+    os.environ[MODE_VARIABLE] = config.getoption("--ms-mode")  # read by run_script for the entry points
+
+
+def pytest_report_header(config):
+    return f"MindSpore mode: {config.getoption('--ms-mode')}"
 
 
 def pytest_collection_modifyitems(items):
@@ -16,14 +43,11 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(scope="session")
-def mindspore_cpu():
-    """Graph mode on CPU with the oneDNN cap, as the entry points set it up."""
+def mindspore_cpu(pytestconfig):
+    """CPU with the oneDNN cap and the run's execution mode (--ms-mode), as the entry points set it up."""
     import mindspore as ms
 
-    from src.runtime import apply_onednn_fix
+    from src.runtime import setup_runtime
 
-    apply_onednn_fix()
-    ms.set_device("CPU")
-    ms.set_context(mode=ms.GRAPH_MODE)
-    ms.set_seed(1)
+    setup_runtime("CPU", mode=pytestconfig.getoption("--ms-mode"))
     return ms

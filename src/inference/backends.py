@@ -30,7 +30,7 @@ class Backend:
     `input_kind` a key of INPUT_SHAPES."""
 
     kind = ""
-    needs_mindspore = True  # open_backend sets MindSpore up (device, graph mode) before loading
+    needs_mindspore = True  # open_backend sets MindSpore's device (and the mode when asked) before loading
     own_tags: list[str] | None = None  # tag names the model file itself records (a checkpoint's run info)
 
     def __init__(self, path: Path, batch_size: int | None, num_classes: int, input_kind: str = "logmel") -> None:

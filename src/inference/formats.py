@@ -61,8 +61,10 @@ def backend_class(path: str | Path) -> type[Backend]:
     return backend
 
 
-def open_backend(path: str | Path, device_target: str = "auto") -> Backend:
-    """The loaded model behind a .ckpt, .mindir or .onnx file; MindSpore is set up (device_target) when it needs it."""
+def open_backend(path: str | Path, device_target: str = "auto", mode: str | None = None) -> Backend:
+    """The loaded model behind a .ckpt, .mindir or .onnx file. For the MindSpore formats the device is set
+    (device_target) and, when `mode` ("graph" or "pynative") is given, the execution mode; mode None leaves
+    the mode the caller set (MindSpore's default: PyNative). ONNX never imports MindSpore."""
     path = Path(path)
     backend = backend_class(path)
     if backend.needs_mindspore:
@@ -73,7 +75,9 @@ def open_backend(path: str | Path, device_target: str = "auto") -> Backend:
                 f"{path}: {backend.kind} models need MindSpore, which is not installed here; "
                 f"export the model to ONNX (export.py --file_format ONNX) and tag with that"
             ) from None
-        from src.runtime import setup_runtime
+        from src.runtime import set_mode, use_device
 
-        setup_runtime(device_target)
+        use_device(device_target)
+        if mode is not None:
+            set_mode(mode)
     return backend(path)

@@ -34,6 +34,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="where MindSpore runs the graph (auto: GPU if usable, else CPU)",
     )
     parser.add_argument("--device_id", type=int, default=0, help="GPU index (ignored on CPU)")
+    parser.add_argument(
+        "--mode", default="graph", choices=["graph", "pynative"], help="MindSpore execution mode (pynative: debugging)"
+    )
     return parser.parse_args(argv)
 
 
@@ -49,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"no .bin file in '{folder}' (run preprocess.py first)")
     if args.device_id < 0:
         raise UserError(f"--device_id must be >= 0, got {args.device_id}")
-    setup_runtime(args.device_target, args.device_id)
+    setup_runtime(args.device_target, args.device_id, mode=args.mode)
     backend = MindIRBackend(Path(args.mindir_path))
     if backend.batch_size is None:
         raise UserError(f"{args.mindir_path}: input batch is not fixed; export it with export.py")

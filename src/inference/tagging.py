@@ -29,9 +29,10 @@ AUDIO_SUFFIXES = (".mp3", ".wav", ".flac", ".ogg")
 
 @dataclass
 class Track:
-    """One input file. `error` is set (and `starts_s` empty) for a file that could not be decoded."""
+    """One input file (path None for a waveform given as an array). `error` is set (and `starts_s` empty)
+    for a file that could not be decoded."""
 
-    path: Path
+    path: Path | None
     duration_s: float = 0.0
     starts_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
     error: str = ""
@@ -80,6 +81,11 @@ def load_track(path: Path, hop_s: float, input_kind: str = "logmel") -> Track:
         y = load_audio(path)
     except AudioError as exc:
         return Track(path, error=exc.reason)
+    return waveform_track(y, hop_s, input_kind, path)
+
+
+def waveform_track(y: np.ndarray, hop_s: float, input_kind: str = "logmel", path: Path | None = None) -> Track:
+    """The unscored Track of mono float32 samples `y` (samples,) at SAMPLE_RATE: its windows cut as in load_track."""
     starts = window_starts(y.size, max(1, round(hop_s * SAMPLE_RATE)))
     windows = [fix_length(y[s : s + CLIP_SAMPLES]) for s in starts]
     inputs = np.stack(windows if input_kind == "waveform" else [log_mel(w) for w in windows])

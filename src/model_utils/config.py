@@ -24,7 +24,13 @@ from src.fileio import atomic_write_text
 
 T = TypeVar("T")
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "default_config.yaml"
+_ROOT = Path(__file__).resolve().parents[2]
+# In a checkout, the repository root's file; installed (pip install .), the copy pyproject.toml puts in
+# fcn4/scripts/ beside src/ in site-packages.
+DEFAULT_CONFIG = next(
+    (p for p in (_ROOT / "default_config.yaml", _ROOT / "fcn4" / "scripts" / "default_config.yaml") if p.is_file()),
+    _ROOT / "default_config.yaml",
+)
 CONFIG_PATH_KEY = "config_path"
 DOCUMENTS = ("values", "help", "choices", "ranges")  # in this order in default_config.yaml
 

@@ -6,10 +6,18 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+MODE_VARIABLE = "FCN4_TEST_MODE"  # set from `pytest --ms-mode` (tests/conftest.py)
+# The commands that take `--mode` (the config entry points, tag.py, the host-side 310 runner).
+TAKES_MODE = frozenset(
+    {"preprocess.py", "train.py", "eval.py", "export.py", "postprocess.py", "tag.py", "-m src.inference.host_infer"}
+)
 
 
 def run_script(script: str, *args: str, env: dict | None = None, timeout: int = 600):
-    """Run an entry point (or `-m module`) as a real process from the repo root."""
+    """Run an entry point (or `-m module`) as a real process from the repo root; in a `--ms-mode pynative`
+    test run, the commands that take it get `--mode pynative` (graph runs pass the arguments unchanged)."""
+    if script in TAKES_MODE and os.environ.get(MODE_VARIABLE, "graph") != "graph":
+        args = (*args, "--mode", os.environ[MODE_VARIABLE])
     command = [sys.executable, *script.split(), *args] if script.startswith("-m") else [sys.executable, script, *args]
     return subprocess.run(
         command, cwd=ROOT, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout
