@@ -15,6 +15,7 @@ import sys
 
 from src.cli import EXIT_INTERRUPTED
 from src.cluster import distributed
+from src.dataset import find_shards
 from src.entry import run_entry
 from src.errors import UserError
 from src.file_names import TAGS_FILE
@@ -36,6 +37,7 @@ def run(config: Config) -> int:
     try:
         with cloud_sync(config, world) as mirror:
             check_dataset(options.mr_path, options.model.num_classes)
+            find_shards(options.mr_path, "train")  # no dataset at all is named as such, not by its tag list
             tags = read_tag_list(f"{options.mr_path}/{TAGS_FILE}")
             if len(tags) != options.model.num_classes:
                 raise UserError(

@@ -114,6 +114,9 @@ def test_training_without_shards(tmp_path):
     write_tag_list(mr / "tags.txt", [f"tag{i}" for i in range(50)])
     result = run_script("train.py", "--mr_path", str(mr), "--checkpoint_path", str(tmp_path / "ck"))
     assert_one_line_error(result, "no MindRecord shards for split 'train'", "preprocess.py")
+    result = run_script("train.py", "--mr_path", str(tmp_path / "typo"), "--checkpoint_path", str(tmp_path / "ck"))
+    assert_one_line_error(result, "no MindRecord shards for split 'train'", str(tmp_path / "typo"), "preprocess.py")
+    assert not (tmp_path / "ck").exists() and not (tmp_path / "typo").exists()
 
 
 def test_mixed_precision_on_cpu_is_refused_before_any_work(tmp_path):
