@@ -23,7 +23,6 @@ import sys
 from pathlib import Path
 
 from src.entry import run_entry
-from src.errors import UserError
 from src.file_names import TAGS_SIDECAR_SUFFIX
 from src.inference.exporting import check_export_target, export_model
 from src.inference.formats import EXPORT_FORMATS, check_export_device
@@ -36,8 +35,6 @@ log = logging.getLogger("fcn4")
 
 
 def run(config: Config) -> int:
-    if config.export_batch_size < 1:
-        raise UserError(f"export_batch_size={config.export_batch_size}: must be >= 1")
     check_export_target(config.file_name, config.file_format)
     device = setup_runtime(config.device_target, config.device_id, config.seed, config.mixed_precision, config.mode)
     check_export_device(config.file_format, device)

@@ -219,20 +219,7 @@ def two_host_run(corpus, tmp_path_factory):
     name host 0 by a remote address, so only host 0 runs the scheduler, on 127.0.0.1.
     """
     root = tmp_path_factory.mktemp("hosts")
-    args = [
-        "--mr_path",
-        str(corpus / "mr"),
-        "--checkpoint_path",
-        str(root / "ckpt"),
-        "--batch_size",
-        "4",
-        "--epoch_size",
-        "3",
-        "--save_step",
-        "1",
-        "--eval_each_epoch",
-        "False",
-    ]
+    args = _three_epoch_args(corpus, root / "ckpt")
     port = free_port()
     hosts = [
         start(
@@ -269,20 +256,7 @@ def test_two_hosts_on_loopback_train_as_one_job(two_host_run):
 def test_a_dying_rank_stops_the_job_with_its_rank_named_and_the_job_resumes(corpus, two_host_run, tmp_path):
     """Kill rank 1 after the first checkpoint: the launcher exits non-zero naming rank 1, leaves no
     worker behind, and --resume (all ranks) ends with the uninterrupted run's weights."""
-    args = [
-        "--mr_path",
-        str(corpus / "mr"),
-        "--checkpoint_path",
-        str(tmp_path / "ckpt"),
-        "--batch_size",
-        "4",
-        "--epoch_size",
-        "3",
-        "--save_step",
-        "1",
-        "--eval_each_epoch",
-        "False",
-    ]
+    args = _three_epoch_args(corpus, tmp_path / "ckpt")
     logs = tmp_path / "logs"
     # MindSpore's own heartbeat timeout: how long the scheduler waits for a rank that went silent.
     job = start(2, logs, *args, MASTER_PORT=free_port(), MS_NODE_TIMEOUT=6)
@@ -305,3 +279,9 @@ def test_a_dying_rank_stops_the_job_with_its_rank_named_and_the_job_resumes(corp
     straight, resumed = _weights(two_host_run / "ckpt" / final), _weights(tmp_path / "ckpt" / final)
     for key in straight:
         np.testing.assert_allclose(resumed[key], straight[key], rtol=1e-5, atol=1e-6, err_msg=key)
+
+
+def _three_epoch_args(corpus, checkpoint_path):
+    """train.py settings of the multi-host and resume runs: 3 epochs, a checkpoint every step, no validation."""
+    return ["--mr_path", str(corpus / "mr"), "--checkpoint_path", str(checkpoint_path), "--batch_size", "4",
+            "--epoch_size", "3", "--save_step", "1", "--eval_each_epoch", "False"]  # fmt: skip
