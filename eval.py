@@ -11,6 +11,8 @@ import logging
 import sys
 from pathlib import Path
 
+from src.confidence import bootstrap_intervals, interval_line
+from src.decisions import EvalDecisions
 from src.entry import run_entry
 from src.errors import UserError
 from src.file_names import TAGS_FILE, eval_result
@@ -20,6 +22,7 @@ from src.metrics import format_per_tag_table, require_scorable, summarize, summa
 from src.model_loading import checkpoint_file, load_checkpoint_network
 from src.model_utils.config import Config
 from src.runtime import setup_runtime
+from src.selection import caveats
 from src.tag_list import check_tag_count, read_tag_list
 
 log = logging.getLogger("fcn4")
@@ -39,6 +42,7 @@ def run(config: Config) -> int:
             f"{tags_file} does not list the tags {ckpt} was trained with, in its order (its labels would be "
             f"scored against other tags); evaluate on the dataset the checkpoint was trained on"
         )
+    decisions = EvalDecisions(config.checkpoint_path, ckpt, config.eval_split, config.overwrite)
     scores, labels = predict(
         network,
         config.mr_path,
@@ -50,9 +54,19 @@ def run(config: Config) -> int:
     summary = summarize(labels, scores, tags)
     require_scorable(summary, f"split '{config.eval_split}' of {config.mr_path}")
     summary.update({"checkpoint": str(ckpt), "split": config.eval_split})
+    if config.bootstrap_resamples:
+        summary["bootstrap"] = bootstrap_intervals(labels, scores, config.bootstrap_resamples, config.bootstrap_seed)
+    summary["caveats"] = caveats(ckpt, config.mr_path, config.eval_split, config.prefix)
+    summary.update(
+        decisions.evaluate(labels, scores, tags, config.threshold_rule, config.target_precision, config.mr_path)
+    )
     print(format_per_tag_table(summary))
     atomic_write_json(result, summary)
     print(f"{config.eval_split}: {summary['num_samples']} clips, {summary_line(summary)}; saved {result}")
+    if "bootstrap" in summary:
+        print(f"{config.eval_split}: {interval_line(summary['bootstrap'])}")
+    for caveat in summary["caveats"]:
+        print(f"warning: {caveat}")
     return 0
 
 

@@ -1,10 +1,15 @@
-"""Export an FCN-4 checkpoint to MINDIR (default), ONNX or AIR with input [export_batch_size, 1, 96, 1366].
+"""Export an FCN-4 checkpoint to MINDIR (default), ONNX, AIR or LITE with input [export_batch_size, 1, 96, 1366].
 
     python export.py --ckpt_file ./checkpoints/MusicTagger-best.ckpt --file_name fcn-4 --file_format MINDIR
     python export.py --ckpt_file ./checkpoints/MusicTagger-best.ckpt --file_name fcn-4-audio --export_input waveform
+    python export.py --ckpt_file zoo --file_name fcn4-zoo --file_format ONNX   # the model zoo's trained FCN-4
 
 With `--export_input waveform` the model takes [export_batch_size, 349440] mono samples at 12 kHz
 (29.12 s) instead: the log-mel front end (src/frontend.py) runs inside the exported graph.
+
+LITE writes FILE_NAME.mslite for MindSpore Lite (the 310 app built against Lite runs it): the ONNX
+export converted by Lite's converter; it needs the tools of
+`bash scripts/get_lite_sdk.sh && bash ascend310_infer/build.sh` (src/inference/lite_app.py).
 
 The exported file is loaded back and run on a random batch; the largest difference from the
 checkpoint network is printed, and a file outside tolerance is not kept. The run's tags.txt,
@@ -23,9 +28,11 @@ import sys
 from pathlib import Path
 
 from src.entry import run_entry
-from src.file_names import TAGS_SIDECAR_SUFFIX
+from src.file_names import TAGS_SIDECAR_SUFFIX, THRESHOLDS_SUFFIX, thresholds_file
+from src.fileio import atomic_write_text
 from src.inference.exporting import check_export_target, export_model
 from src.inference.formats import EXPORT_FORMATS, check_export_device
+from src.inference.lite_app import APP, CONVERTER, lite_tool
 from src.model_loading import checkpoint_file, load_checkpoint_network
 from src.model_utils.config import Config
 from src.runtime import setup_runtime
@@ -36,6 +43,9 @@ log = logging.getLogger("fcn4")
 
 def run(config: Config) -> int:
     check_export_target(config.file_name, config.file_format)
+    if config.file_format == "LITE":
+        for tool in (CONVERTER, APP):  # fail before any work when the Lite tools are not built
+            lite_tool(tool)
     device = setup_runtime(config.device_target, config.device_id, config.seed, config.mixed_precision, config.mode)
     check_export_device(config.file_format, device)
     ckpt = checkpoint_file(config.checkpoint_path, config.ckpt_file, config.model_name, config.prefix)
@@ -55,7 +65,17 @@ def run(config: Config) -> int:
         )
     target = Path(config.file_name + TAGS_SIDECAR_SUFFIX)
     _write_tags_sidecar(ckpt, own_tags, config.mr_path, target, network.params.num_classes)
+    _copy_thresholds(ckpt, Path(config.file_name + THRESHOLDS_SUFFIX))
     return 0
+
+
+def _copy_thresholds(ckpt: Path, target: Path) -> None:
+    """The per-tag thresholds eval.py chose for the checkpoint, beside the export, where tag.py --only_passing
+    looks for them (nothing when none were chosen)."""
+    source = thresholds_file(ckpt.parent, ckpt)
+    if source.is_file():
+        atomic_write_text(target, source.read_text(encoding="utf-8"))
+        log.info("per-tag thresholds %s -> %s", source, target)
 
 
 def _write_tags_sidecar(ckpt: Path, own_tags: list[str] | None, mr_path: str, target: Path, num_classes: int) -> None:

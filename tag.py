@@ -1,8 +1,10 @@
 """Tag your own audio with a trained FCN-4: top-k tags per file, or a CSV/JSON table for a folder.
 
     python tag.py --model fcn-4.onnx song.mp3 more_music/
+    python tag.py --model zoo song.mp3       # the model zoo's trained FCN-4, downloaded once (src.pretrained)
     python tag.py --model checkpoints/MusicTagger-best.ckpt music/ --format csv --output tags.csv
     python tag.py --model fcn-4.mindir long_mix.flac --hop_seconds 10 --plot_dir plots/
+    python tag.py --model checkpoints/MusicTagger-best.ckpt music/ --only_passing   # yes/no: tags over their thresholds
 
 Any mp3/wav/flac/ogg, any sample rate or length: the features are those of training
 (src.features); tracks longer than 29.12 s are tagged window by window (see src.inference.tagging).
@@ -37,7 +39,12 @@ FORMATS = ("text", "csv", "json")
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="FCN-4: tag audio files with a trained model", allow_abbrev=False)
     parser.add_argument("audio", nargs="+", help="audio files (mp3, wav, flac, ogg) and/or folders (recursive)")
-    parser.add_argument("--model", required=True, help="checkpoint (.ckpt), MindIR (.mindir) or ONNX (.onnx) file")
+    parser.add_argument(
+        "--model",
+        required=True,
+        help="checkpoint (.ckpt), MindIR (.mindir) or ONNX (.onnx) file, or zoo: the model zoo's trained FCN-4 "
+        "(downloaded once into the cache folder; a checkpoint, so MindSpore is needed)",
+    )
     parser.add_argument(
         "--tags_file", default="", help="tag names, one per line, label 0 first (default: found beside the model)"
     )
@@ -84,6 +91,30 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="MindSpore execution mode of a checkpoint or MindIR model: graph (default) or pynative "
         "(op by op, slower; for debugging)",
     )
+    parser.add_argument(
+        "--embeddings",
+        default="",
+        help="also write each file's embeddings into this folder: NAME_windows.npy (windows, D), NAME_mean.npy (D,) "
+        "and the index embeddings.csv (replacing only files an earlier index there lists)",
+    )
+    parser.add_argument(
+        "--head",
+        default="",
+        help="tag with your own tags: a linear head (.npz) train_head.py fitted on this model's embeddings",
+    )
+    parser.add_argument(
+        "--only_passing",
+        action="store_true",
+        help="show only the tags that pass their per-tag thresholds (eval.py --eval_split val chose them into "
+        "CKPT.thresholds.json beside a checkpoint; with --head, the head's own); CSV gains a passing_tags column, "
+        "JSON a passing list",
+    )
+    parser.add_argument(
+        "--thresholds",
+        default="",
+        help="thresholds file for --only_passing (implies it), e.g. for an exported model: the run's "
+        "CKPT.thresholds.json (default: beside the model)",
+    )
     parser.add_argument("--no_progress", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
 
@@ -103,14 +134,18 @@ def run(args: argparse.Namespace) -> int:
     from src.inference import tag_report
     from src.inference.formats import backend_class, open_backend
     from src.inference.tagging import collect_audio, tag_tracks
+    from src.pretrained import resolve
     from src.tag_list import resolve_tags
 
     check_args(args)
+    args.model = str(resolve(args.model))  # `zoo`: the model zoo's checkpoint, verified in the cache folder
     backend_class(args.model)  # an unknown suffix fails before any audio is looked at
     files = collect_audio(args.audio)
     names = _check_outputs(args, files)
     backend = open_backend(args.model, args.device_target, args.mode)
-    tags = resolve_tags(args.model, backend.num_classes, args.tags_file, own=backend.own_tags)
+    head = _open_head(args, backend)
+    tags = head.tags if head else resolve_tags(args.model, backend.num_classes, args.tags_file, own=backend.own_tags)
+    thresholds = _thresholds(args, tags, head)
     log.info("tagging %d file(s) with %s", len(files), backend.describe())
 
     began = time.perf_counter()
@@ -119,20 +154,27 @@ def run(args: argparse.Namespace) -> int:
         backend, files, args.hop_seconds, args.batch_size, args.workers, progress=not args.no_progress
     ):
         tracks.append(track)
+        if head and not track.error:
+            track.scores = head.predict(track.embeddings)
         if track.error:
             log.warning("skipped %s: %s", track.path, track.error)
         elif args.format == "text" and not args.output:
-            tqdm.write(tag_report.format_text(track, tags, args.top_k, args.aggregate))
+            tqdm.write(tag_report.format_text(track, tags, args.top_k, args.aggregate, thresholds))
     elapsed = time.perf_counter() - began
     tagged = [t for t in tracks if not t.error]
     if not tagged:
         raise UserError(f"none of the {len(files)} file(s) could be decoded (see the warnings above)")
 
-    _write_report(args, tracks, tags, backend.kind)
+    _write_report(args, tracks, tags, backend.kind, thresholds)
     if args.plot_dir:
         for track in tagged:
             tag_report.save_plots(track, tags, Path(args.plot_dir), names[track.path], args.top_k, args.aggregate)
         log.info("plots: %d taggram + %d bar-chart PNGs in %s", len(tagged), len(tagged), args.plot_dir)
+    if args.embeddings:
+        from src.inference import embeddings
+
+        index = embeddings.write(Path(args.embeddings), tracks, names, args.hop_seconds)
+        log.info("embeddings: %d file(s), %d-d, index %s", len(tagged), backend.embedding_size, index)
     windows = sum(len(t.starts_s) for t in tagged)
     log.info(
         "tagged %d file(s), %d window(s) in %.1f s (%.2f files/s); skipped %d",
@@ -153,23 +195,61 @@ def _check_outputs(args: argparse.Namespace, files: list[Path]) -> dict[Path, st
 
     if args.output:
         output = check_writable_file(args.output, "--output")
-        inputs = [*files, Path(args.model), *([Path(args.tags_file)] if args.tags_file else [])]
+        inputs = [*files, Path(args.model), *[Path(p) for p in (args.tags_file, args.head, args.thresholds) if p]]
         tag_report.check_report_target(output, inputs)
     names = tag_report.plot_names(files)
     if args.plot_dir:
         check_writable_dir(args.plot_dir, "--plot_dir")
         tag_report.check_plot_targets(Path(args.plot_dir), names.values())
+    if args.embeddings:
+        from src.inference import embeddings
+
+        check_writable_dir(args.embeddings, "--embeddings")
+        embeddings.check_targets(Path(args.embeddings), names.values())
     return names
 
 
-def _write_report(args: argparse.Namespace, tracks: list, tags: list[str], backend: str) -> None:
+def _open_head(args: argparse.Namespace, backend):
+    """The --head to tag with (None without one); a model without embeddings is refused for --head and
+    --embeddings before any audio is decoded."""
+    from src.inference.backends import require_embeddings
+
+    if args.embeddings:
+        require_embeddings(backend, "--embeddings")
+    if not args.head:
+        return None
+    from src.heads.linear import check_fits, load_head
+
+    head = load_head(args.head)
+    check_fits(head, require_embeddings(backend, "--head"), args.model)
+    return head
+
+
+def _thresholds(args: argparse.Namespace, tags: list[str], head) -> list[float | None] | None:
+    """The per-tag thresholds when only the passing tags are asked for (--only_passing or --thresholds):
+    a --head's own (chosen on val by train_head.py), else the thresholds file's."""
+    if not (args.only_passing or args.thresholds):
+        return None
+    if head and not args.thresholds:
+        log.info("showing the tags that pass their thresholds (the head's: max F1, chosen on val)")
+        return head.decision_thresholds()
+    from src.decisions import for_tagging
+
+    found = for_tagging(Path(args.model), args.thresholds, tags)
+    log.info("showing the tags that pass their thresholds (%s)", found.describe())
+    return found.thresholds
+
+
+def _write_report(
+    args: argparse.Namespace, tracks: list, tags: list[str], backend: str, thresholds: list[float | None] | None
+) -> None:
     from src.fileio import atomic_write_text
     from src.inference import tag_report
 
     if args.format == "text" and not args.output:
         return  # already printed track by track
     if args.format == "csv":
-        text = tag_report.format_csv(tracks, tags, args.top_k, args.aggregate)
+        text = tag_report.format_csv(tracks, tags, args.top_k, args.aggregate, thresholds)
     elif args.format == "json":
         meta = {
             "model": str(args.model),
@@ -177,9 +257,10 @@ def _write_report(args: argparse.Namespace, tracks: list, tags: list[str], backe
             "hop_seconds": args.hop_seconds,
             "window_seconds": CLIP_SECONDS,
         }
-        text = tag_report.format_json(tracks, tags, args.top_k, args.aggregate, meta)
+        text = tag_report.format_json(tracks, tags, args.top_k, args.aggregate, meta, thresholds)
     else:
-        text = "\n".join(tag_report.format_text(t, tags, args.top_k, args.aggregate) for t in tracks) + "\n"
+        text = "\n".join(tag_report.format_text(t, tags, args.top_k, args.aggregate, thresholds) for t in tracks)
+        text += "\n"
     if args.output:
         atomic_write_text(args.output, text)
         log.info("report (%s) -> %s", args.format, args.output)

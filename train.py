@@ -31,9 +31,21 @@ log = logging.getLogger("fcn4")
 
 
 def run(config: Config) -> int:
-    setup_runtime(config.device_target, config.device_id, config.seed, config.mixed_precision, config.mode)
+    setup_runtime(
+        config.device_target,
+        config.device_id,
+        config.seed,
+        config.mixed_precision,
+        config.mode,
+        config.memory_optimize_level,
+    )
     world = distributed.setup(config.parallel_mode)
     options = config.pick(TrainOptions, model=config.pick(ModelParams))
+    if options.recompute != "none" and config.mode != "graph":
+        raise UserError(
+            f"recompute={options.recompute!r} needs mode graph (PyNative would update BatchNorm's moving "
+            f"statistics twice); use --mode graph or --recompute none"
+        )
     try:
         with cloud_sync(config, world) as mirror:
             check_dataset(options.mr_path, options.model.num_classes)

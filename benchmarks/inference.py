@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from src.inference.formats import EXPORT_FORMATS  # noqa: E402 - after the path set-up; imports no MindSpore
 
-BENCHED = [name for name, fmt in EXPORT_FORMATS.items() if fmt.backend is not None]  # formats tag.py can run
+BENCHED = [name for name, fmt in EXPORT_FORMATS.items() if fmt.backend and fmt.tags_in_python]  # what tag.py runs
 
 
 def memory_mib() -> dict:

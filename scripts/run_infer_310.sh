@@ -6,23 +6,28 @@
 # eval_split and export_batch_size (the batch the MindIR was exported with) from the default
 # config, or from CONFIG_PATH when set. INFER_BACKEND=host runs the same protocol with MindSpore
 # on this host (python -m src.inference.host_infer) instead of building and running the 310 app.
+# The app is built by ascend310_infer/build.sh against the SDK it finds (MindSpore's C++ SDK of 1.x-2.3,
+# or MindSpore Lite, which then runs the LITE export: export.py --file_format LITE); DEVICE_TARGET
+# picks its device (Ascend310, or with Lite CPU or GPU).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON="${PYTHON:-python}"
 ASCEND_HOME="${ASCEND_HOME:-/usr/local/Ascend}"
 INFER_BACKEND="${INFER_BACKEND:-ascend310}"
+DEVICE_TARGET="${DEVICE_TARGET:-Ascend310}"
 CONFIG_PATH="${CONFIG_PATH:-}"
 
 usage() {
   cat >&2 <<USAGE
 Usage: bash $0 MINDIR_PATH NEED_PREPROCESS(y|n) [DEVICE_ID]
-  MINDIR_PATH      FCN-4 model exported by export.py in MINDIR format
+  MINDIR_PATH      FCN-4 model exported by export.py: MINDIR, or LITE (.mslite) for an app built against Lite
   NEED_PREPROCESS  y: write ./preprocess_Result from the eval_split MindRecord first; n: reuse it
-  DEVICE_ID        Ascend device id (default 0)
+  DEVICE_ID        Ascend (or GPU) device id (default 0)
 Environment: PYTHON (default python); ASCEND_HOME (default /usr/local/Ascend); CONFIG_PATH (a YAML
   for preprocess.py and postprocess.py); INFER_BACKEND=ascend310 (default) or host (MindSpore on
-  this host's CPU/GPU: the chain without an Ascend card).
+  this host's CPU/GPU: the chain without an Ascend card); DEVICE_TARGET=Ascend310 (default), or CPU or GPU
+  with the app built against MindSpore Lite; LITE_HOME, MINDSPORE_PATH, GFLAGS_PATH (see ascend310_infer/build.sh).
 USAGE
 }
 
@@ -56,6 +61,8 @@ device_id="${3:-0}"
 [[ "$device_id" =~ ^[0-9]+$ ]] || bad_usage "DEVICE_ID must be a non-negative integer, got '$device_id'"
 [[ "$INFER_BACKEND" == ascend310 || "$INFER_BACKEND" == host ]] ||
   bad_usage "INFER_BACKEND must be ascend310 or host, got '$INFER_BACKEND'"
+[[ "$DEVICE_TARGET" == Ascend310 || "$DEVICE_TARGET" == CPU || "$DEVICE_TARGET" == GPU ]] ||
+  bad_usage "DEVICE_TARGET must be Ascend310, CPU or GPU, got '$DEVICE_TARGET'"
 config_args=()
 if [[ -n "$CONFIG_PATH" ]]; then
   [[ -f "$CONFIG_PATH" ]] || bad_usage "CONFIG_PATH '$CONFIG_PATH' is not a file"
@@ -89,7 +96,7 @@ if [[ "$INFER_BACKEND" == host ]]; then
 else
   run_step build build.log bash "$ROOT/ascend310_infer/build.sh"
   run_step infer infer.log "$ROOT/ascend310_infer/out/main" --mindir_path="$mindir_path" \
-    --input0_path=./preprocess_Result/00_data --device_id="$device_id"
+    --input0_path=./preprocess_Result/00_data --device_id="$device_id" --device_target="$DEVICE_TARGET"
 fi
 cat ./time_Result/test_perform_static.txt
 

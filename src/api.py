@@ -25,7 +25,7 @@ import numpy as np
 
 from src.errors import UserError
 from src.features import CLIP_SECONDS
-from src.inference.backends import Backend, predict_all
+from src.inference.backends import Backend, predict_all, run_all
 from src.inference.tag_report import top_tags
 from src.inference.tagging import Track
 
@@ -69,6 +69,21 @@ class TagResult:
 
     def _track(self) -> Track:
         return Track(self.path, self.duration_s, self.window_starts_s, scores=self.taggram)
+
+
+@dataclass(frozen=True, eq=False)
+class Embeddings:
+    """The embeddings of one track (what the dense layer classifies; D = 2048 for the full-size FCN-4).
+
+    windows: (windows, D) float32, one row per 29.12 s window, cut as Model.tag cuts them.
+    mean: (D,) float32, their mean. window_starts_s: (windows,) seconds. duration_s, path: as in TagResult.
+    """
+
+    windows: np.ndarray
+    mean: np.ndarray
+    window_starts_s: np.ndarray
+    duration_s: float
+    path: Path | None = None
 
 
 class Model:
@@ -153,9 +168,32 @@ class Model:
             path=path,
         )
 
+    def embed(
+        self,
+        audio: str | os.PathLike | np.ndarray,
+        sample_rate: int | None = None,
+        hop_seconds: float = CLIP_SECONDS,
+        batch_size: int = 8,
+    ) -> Embeddings:
+        """The embeddings of one track (a file or a waveform array, as for `tag`), per window and their mean.
+
+        Raises UserError for an export made before exports carried the embedding (one output).
+        """
+        from src.inference.backends import require_embeddings
+        from src.inference.tagging import waveform_track
+
+        require_embeddings(self.backend, "embed")
+        _check_positive("hop_seconds", hop_seconds)
+        _check_positive("batch_size", batch_size)
+        path = Path(audio) if isinstance(audio, str | os.PathLike) else None
+        track = waveform_track(_samples(audio, sample_rate), hop_seconds, self.input_kind, path)
+        windows = run_all(self.backend, track.inputs, batch_size)[1]
+        return Embeddings(windows, windows.mean(axis=0), track.starts_s, track.duration_s, path)
+
 
 def load_model(path: str | os.PathLike, device: str = "auto", tags_file: str | os.PathLike = "") -> Model:
-    """Load a checkpoint (.ckpt, as train.py writes), a MindIR (.mindir) or an ONNX (.onnx) export.
+    """Load a checkpoint (.ckpt, as train.py writes), a MindIR (.mindir) or an ONNX (.onnx) export, or "zoo" (the
+    model zoo's trained FCN-4, downloaded once and verified; src.pretrained).
 
     device: "auto" (Ascend, else GPU, else CPU), "Ascend", "GPU" or "CPU" for .ckpt and .mindir (MindSpore);
     ONNX uses ONNX Runtime's providers and never imports MindSpore. Tag names: the checkpoint's own, else
@@ -163,8 +201,10 @@ def load_model(path: str | os.PathLike, device: str = "auto", tags_file: str | o
     (one line) for a file that is not an FCN-4 model of these kinds.
     """
     from src.inference.formats import open_backend
+    from src.pretrained import resolve
     from src.tag_list import resolve_tags
 
+    path = resolve(path)  # `zoo`: the model zoo's trained FCN-4, downloaded once into the cache folder
     backend = open_backend(path, device)  # mode None: the caller's execution mode is kept
     tags = resolve_tags(path, backend.num_classes, tags_file, own=backend.own_tags)
     return Model(backend, tags)

@@ -7,7 +7,7 @@ be learned from the audio alone and carry no label noise. The files follow MTAT'
 (`annotations_final.csv` next to 16 kHz mono mp3 clips in folders `0`-`f`), so every data path of
 the toolkit runs on this corpus unchanged.
 
-Usage: python -m src.demo_data --out DIR [--num_clips N] [--seed S] [--inject_broken]
+Usage: python -m src.demo_data --out DIR [--num_clips N] [--seed S] [--inject_broken] [--split_lists]
 """
 
 import argparse
@@ -189,6 +189,9 @@ _TITLE_WORDS = ("dawn", "rain", "waltz", "night", "song", "dance", "light", "roa
                 "dream", "wind", "stone", "bird", "moon", "home", "prelude", "air", "theme",
                 "march")  # fmt: skip
 TRACKS_PER_ALBUM = 4
+# The demo's train/val/test split by folder (whole albums, as MTAT's): 10/16, 3/16, 3/16 of the clips, so
+# that val (which picks the best epoch and the thresholds) and the held-out test are both big enough.
+DEMO_SPLIT = {**dict.fromkeys("0123456789", "train"), **dict.fromkeys("abc", "val"), **dict.fromkeys("def", "test")}
 
 
 def clip_paths(num_clips: int, seed: int) -> list[str]:
@@ -616,6 +619,17 @@ def generate_corpus(
     return root
 
 
+def write_split_lists(root: str | Path, num_clips: int, seed: int) -> list[Path]:
+    """`root/{train,val,test}_list.txt`: the clips of each DEMO_SPLIT split, one mp3_path per line
+    (preprocess.py --split file reads them)."""
+    paths = clip_paths(num_clips, seed)
+    written = []
+    for split in ("train", "val", "test"):
+        listed = [path for path in paths if DEMO_SPLIT[path.split("/", 1)[0]] == split]
+        written.append(atomic_write_bytes(Path(root) / f"{split}_list.txt", "".join(f"{p}\n" for p in listed).encode()))
+    return written
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point: write a corpus and print one summary line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -624,12 +638,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--duration_s", type=float, default=29.1)
     parser.add_argument("--inject_broken", action="store_true", help="add rows with broken files")
+    parser.add_argument(
+        "--split_lists", action="store_true", help="also write train/val/test_list.txt (the demo's folder split)"
+    )
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     root = generate_corpus(
         args.out, args.num_clips, args.seed, args.duration_s, args.inject_broken, workers=args.workers
     )
+    if args.split_lists:
+        write_split_lists(root, args.num_clips, args.seed)
     broken = f" + {len(BROKEN_PATHS)} broken rows" if args.inject_broken else ""
     print(f"wrote {args.num_clips} clips{broken} to {root} in {time.perf_counter() - start:.1f} s")
     return 0

@@ -13,6 +13,7 @@ them, so their names live here and every other module imports them.
       preprocess_work/ (while unfinished)      model_params.json        the network's shape
         chunks/  gathered by multi-host runs   tags.txt                 the run's tag list
                                                eval_SPLIT.json          eval.py's result
+                                               CKPT.thresholds.json     per-tag thresholds (eval.py on val)
                                                .train.lock              held while train.py runs
 """
 
@@ -41,6 +42,7 @@ STATE_FILE = "train_state.json"
 METRICS_FILE = "metrics.jsonl"
 CHECKPOINT_SUFFIX = ".ckpt"
 TRAIN_LOCK = ".train.lock"  # held by the train.py writing the folder; names its pid and host
+THRESHOLDS_SUFFIX = ".thresholds.json"  # CKPT.thresholds.json: a checkpoint's per-tag thresholds
 
 # ---- beside an exported model
 TAGS_SIDECAR_SUFFIX = ".tags.txt"
@@ -97,3 +99,8 @@ def is_step_checkpoint(name: str, prefix: str) -> bool:
 def eval_result(split: str) -> str:
     """eval.py's JSON result for a split, inside the run folder."""
     return f"eval_{split}.json"
+
+
+def thresholds_file(folder: str | Path, checkpoint: str | Path) -> Path:
+    """`folder/CKPT.thresholds.json`: the per-tag thresholds eval.py chose on val for checkpoint CKPT.ckpt."""
+    return Path(folder) / f"{Path(checkpoint).stem}{THRESHOLDS_SUFFIX}"

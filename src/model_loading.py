@@ -15,6 +15,7 @@ from src import checkpoint
 from src.errors import UserError
 from src.file_names import MODEL_PARAMS_FILE, best_checkpoint
 from src.musictagger import ModelParams, build_network, load_model_params
+from src.pretrained import ZOO_TAGS, is_zoo, resolve
 
 if TYPE_CHECKING:
     import mindspore.nn as nn
@@ -27,10 +28,11 @@ REFERENCE = ModelParams()  # the published FCN-4: its widths imply its pools
 def checkpoint_file(
     checkpoint_path: str | Path, ckpt_file: str = "", model_name: str = "", prefix: str = "MusicTagger"
 ) -> Path:
-    """The checkpoint a run asks for: ckpt_file (a path), else checkpoint_path/model_name, else
-    checkpoint_path/PREFIX-best.ckpt (the model zoo picks checkpoint_path/model_name too)."""
+    """The checkpoint a run asks for: ckpt_file (a path, or `zoo`: the model zoo's trained FCN-4, downloaded
+    once), else checkpoint_path/model_name, else checkpoint_path/PREFIX-best.ckpt (the model zoo picks
+    checkpoint_path/model_name too)."""
     if ckpt_file:
-        return Path(ckpt_file)
+        return resolve(ckpt_file)
     return Path(checkpoint_path) / (model_name or best_checkpoint(prefix))
 
 
@@ -42,7 +44,7 @@ def load_network(path: str | Path) -> nn.Cell:
 
 def load_checkpoint_network(path: str | Path) -> tuple[nn.Cell, list[str] | None]:
     """An inference-mode network with the checkpoint's weights, and the tag names the checkpoint records
-    (None for one saved without run info)."""
+    (the reference's 50 for the model zoo's; None for another saved without run info)."""
     path = Path(path)
     params = checkpoint.read(path)
     info = checkpoint.run_info(params, path)
@@ -51,7 +53,8 @@ def load_checkpoint_network(path: str | Path) -> tuple[nn.Cell, list[str] | None
     checkpoint.load_into(network, path, params)
     network.set_train(False)
     log.info("loaded %s (channels %s, %d tags)", path, list(model.channels), model.num_classes)
-    return network, None if info is None else _recorded_tags(info, path, model.num_classes)
+    tags = None if info is None else _recorded_tags(info, path, model.num_classes)
+    return network, _zoo_tags(path, model.num_classes) if tags is None else tags
 
 
 def checkpoint_model_params(path: Path, params: dict, info: dict | None) -> ModelParams:
@@ -106,6 +109,15 @@ def _params_from_weights(path: Path, params: dict) -> ModelParams:
         [list(p) for p in REFERENCE.pools],
     )
     return ModelParams(channels=channels, num_classes=dense[0], kernel_size=convs[0][2])
+
+
+def _zoo_tags(path: Path, num_classes: int) -> list[str] | None:
+    """The reference tag names for the cached model zoo checkpoint (which records none), else None."""
+    if not is_zoo(path):
+        return None
+    if num_classes != len(ZOO_TAGS):
+        raise UserError(f"checkpoint {path}: predicts {num_classes} tags, the model zoo's FCN-4 {len(ZOO_TAGS)}")
+    return list(ZOO_TAGS)
 
 
 def _recorded_tags(info: dict, path: Path, num_classes: int) -> list[str] | None:

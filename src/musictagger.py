@@ -99,7 +99,7 @@ class MusicTaggerCNN(nn.Cell):
 
     Parameter names (conv1..4, bn1..4, dense) are the model-zoo ones so its checkpoints load.
     Inputs: (N, 1, n_mels, n_frames) float32 log-mel spectrograms (src/features.py FEATURE_SHAPE by default).
-    Outputs: (N, num_classes) float32 per-tag probabilities.
+    Outputs: (N, num_classes) float32 per-tag probabilities; `embed` gives the (N, channels[4]) vector before them.
     """
 
     def __init__(self, params: ModelParams | None = None) -> None:
@@ -124,12 +124,32 @@ class MusicTaggerCNN(nn.Cell):
         self.sigmoid = nn.Sigmoid()
 
     def construct(self, x):
-        x = self.pool1(self.relu(self.bn1(self.conv1(x))))
-        x = self.pool2(self.relu(self.bn2(self.conv2(x))))
-        x = self.pool3(self.relu(self.bn3(self.conv3(x))))
+        return self.classify(self.embed(x))
+
+    def classify(self, embedding):
+        """Per-tag probabilities of embeddings: (N, channels[4]) -> (N, num_classes) float32."""
+        return self.sigmoid(self.dense(embedding))
+
+    def embed(self, x):
+        """The embedding the dense layer classifies: (N, 1, n_mels, n_frames) -> (N, channels[4]) float32,
+        the global max over frequency and time of block 4 (2048-d for the reference widths).
+
+        Blocks 1-3 pool before the ReLU: max and ReLU commute exactly (outputs and gradients alike), and the
+        ReLU then runs on the 8x-24x smaller pooled map, so training keeps no full-size ReLU output for backward."""
+        x = self.relu(self.pool1(self.bn1(self.conv1(x))))
+        x = self.relu(self.pool2(self.bn2(self.conv2(x))))
+        x = self.relu(self.pool3(self.bn3(self.conv3(x))))
         x = self.relu(self.bn4(self.conv4(x)))
-        x = self.reduce_max(x, (2, 3))
-        return self.sigmoid(self.dense(x))
+        return self.reduce_max(x, (2, 3))
+
+    def recompute_blocks(self, blocks: tuple[int, ...]) -> None:
+        """Recompute the conv, BatchNorm and pooling of `blocks` (1-based) in the backward pass instead of
+        keeping their outputs; parameters and outputs unchanged in graph mode only (PyNative updates BatchNorm's
+        moving statistics again when it recomputes). The shared ReLU is kept."""
+        for block in blocks:
+            for name in (f"conv{block}", f"bn{block}", f"pool{block}"):
+                if hasattr(self, name):
+                    getattr(self, name).recompute()
 
 
 MODELS: dict[str, type[nn.Cell]] = {DEFAULT_ARCH: MusicTaggerCNN}

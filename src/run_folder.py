@@ -25,6 +25,7 @@ from src.file_names import (
     MODEL_PARAMS_FILE,
     STATE_FILE,
     TAGS_FILE,
+    THRESHOLDS_SUFFIX,
     best_checkpoint,
     is_step_checkpoint,
 )
@@ -36,6 +37,8 @@ from src.tag_list import write_tag_list
 log = logging.getLogger("fcn4")
 
 # `.NAME.PID.tmp` (fileio.atomic_path) and `.NAME.PID.ckpt` (checkpoint.save, before its rename)
+# trained_with keys recorded only when not 1 (their absence means 1)
+_ONE_UNLESS_RECORDED = ("grad_accumulation",)
 _TEMPORARY = re.compile(r"\.(?P<name>.+)\.\d+\.(tmp|ckpt)")
 
 
@@ -54,9 +57,11 @@ def resume_point(folder: Path, world: World) -> TrainState | None:
     return previous if found else None
 
 
-def trained_with(batch_size: int, seed: int, mr_path: str | Path) -> dict:
-    """The settings that fix the order of an epoch's batches: a resume with others would skip other clips."""
-    return {"batch_size": batch_size, "seed": seed, "data": data_fingerprint(mr_path)}
+def trained_with(batch_size: int, seed: int, mr_path: str | Path, grad_accumulation: int = 1) -> dict:
+    """The settings that fix the order of an epoch's batches and what a step is: a resume with others would
+    skip other clips. grad_accumulation is recorded only when > 1, so runs without it record what they always did."""
+    settings = {"batch_size": batch_size, "seed": seed, "data": data_fingerprint(mr_path)}
+    return settings | ({"grad_accumulation": grad_accumulation} if grad_accumulation > 1 else {})
 
 
 def data_fingerprint(mr_path: str | Path) -> str:
@@ -79,7 +84,8 @@ def check_resume(recorded: dict, wanted: dict, folder: Path) -> None:
             STATE_FILE,
         )
         return
-    differ = [key for key in wanted if recorded.get(key) != wanted[key]]
+    keys = list(wanted) + [key for key in _ONE_UNLESS_RECORDED if key in recorded and key not in wanted]
+    differ = [key for key in keys if _setting(recorded, key) != _setting(wanted, key)]
     if differ:
         raise UserError(
             f"resume: checkpoint_path {folder} was trained with {_settings(recorded, differ)}; this run asks for "
@@ -87,20 +93,28 @@ def check_resume(recorded: dict, wanted: dict, folder: Path) -> None:
         )
 
 
+def _setting(values: dict, key: str):
+    return values.get(key, 1 if key in _ONE_UNLESS_RECORDED else None)
+
+
 def _settings(values: dict, keys: list[str]) -> str:
-    return ", ".join(f"{key}={str(values.get(key))[:16]}" for key in keys)
+    return ", ".join(f"{key}={str(_setting(values, key))[:16]}" for key in keys)
 
 
 def run_files(folder: Path, prefix: str) -> list[Path]:
-    """The files of a run in folder that a new run of this prefix would replace: state, metrics, PREFIX checkpoints."""
+    """The files of a run in folder that a new run of this prefix would replace: state, metrics, PREFIX checkpoints
+    and the thresholds eval.py chose for them."""
     if not folder.is_dir():
         return []
-    found = [
-        path
-        for path in folder.iterdir()
-        if path.name in (STATE_FILE, METRICS_FILE, best_checkpoint(prefix)) or is_step_checkpoint(path.name, prefix)
-    ]
+    found = [path for path in folder.iterdir() if path.name in (STATE_FILE, METRICS_FILE) or _of_run(path.name, prefix)]
     return sorted(found, key=lambda path: (path.suffix == CHECKPOINT_SUFFIX, path.name))  # state and metrics first
+
+
+def _of_run(name: str, prefix: str) -> bool:
+    """A PREFIX checkpoint, or its CKPT.thresholds.json."""
+    if name.endswith(THRESHOLDS_SUFFIX):
+        name = name[: -len(THRESHOLDS_SUFFIX)] + CHECKPOINT_SUFFIX
+    return name == best_checkpoint(prefix) or is_step_checkpoint(name, prefix)
 
 
 def check_same_model(folder: Path, params: ModelParams) -> None:

@@ -19,6 +19,8 @@ ONEDNN_SAFE_ISA = "AVX2"
 DEVICE_PREFERENCE = ("Ascend", "GPU")
 # The `mode` config key's choices -> the MindSpore context constant's name.
 MODES = {"graph": "GRAPH_MODE", "pynative": "PYNATIVE_MODE"}
+# The `memory_optimize_level` config key's choices (mindspore.runtime.set_memory's optimize_level).
+MEMORY_OPTIMIZE_LEVELS = ("O0", "O1")
 
 log = logging.getLogger("fcn4")
 
@@ -126,13 +128,30 @@ def current_mode() -> str:
 
 
 def setup_runtime(
-    device_target: str = "auto", device_id: int = 0, seed: int = 1, mixed_precision: bool = False, mode: str = "graph"
+    device_target: str = "auto",
+    device_id: int = 0,
+    seed: int = 1,
+    mixed_precision: bool = False,
+    mode: str = "graph",
+    memory_optimize_level: str | None = None,
 ) -> str:
     """An entry point's process-wide set-up: device (use_device), execution mode (graph by default, as the
-    reference) and seed; returns the device name used."""
+    reference), seed and, when given, MindSpore's memory optimize level; returns the device name used."""
     import mindspore as ms
 
     device = use_device(device_target, device_id, mixed_precision)
     set_mode(mode)
     ms.set_seed(seed)
+    if memory_optimize_level is not None:
+        set_memory_optimize_level(memory_optimize_level)
     return device
+
+
+def set_memory_optimize_level(level: str) -> None:
+    """MindSpore's memory optimize level for every graph compiled after this: "O0" (MindSpore's default, speed
+    first) or "O1" (memory first: more reuse of device/host buffers between the graph's tensors)."""
+    import mindspore as ms
+
+    if level not in MEMORY_OPTIMIZE_LEVELS:
+        raise UserError(f"memory_optimize_level={level!r}: expected one of {list(MEMORY_OPTIMIZE_LEVELS)}")
+    ms.runtime.set_memory(optimize_level=level)

@@ -1,9 +1,9 @@
 """The FCN-4 training loop: reference recipe plus per-epoch validation, best checkpoint and resume.
 
-Reference recipe: Adam, BCE, fixed loss scale (gradients scaled by `loss_scale` through the
-backward sensitivity and unscaled by the optimizer, no overflow skipping), checkpoints every
-`save_step` steps. The loop is explicit (not Model.train) so that an interrupted run resumes
-at the exact epoch and step with the same data order and optimizer state.
+Reference recipe (src/train_step.py), checkpoints every `save_step` optimizer steps: with grad_accumulation
+N a step takes N micro-batches, an epoch is whole steps, and every checkpoint (resume point) lies on a step
+boundary. The loop is explicit (not Model.train) so that an interrupted run resumes at the exact epoch and
+step with the same data order and optimizer state. Epoch records carry the peak RSS (src/memory.py).
 
 Data parallel (src/cluster/distributed.py): every rank runs this loop on its shard with batch_size
 clips per step; rank 0 alone validates (on all val clips), writes and uploads. The ranks' agreement
@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from src import checkpoint, run_folder, run_lock
+from src import checkpoint, finetune, memory, run_folder, run_lock
 from src.checkpoint import TrainState
 from src.cluster import replica_checks
 from src.cluster.distributed import World
@@ -41,6 +41,9 @@ from src.interrupts import Interrupts, stop_at_safe_points
 from src.metrics import summarize
 from src.model_loading import checkpoint_file
 from src.musictagger import ModelParams, build_network
+from src.train_step import RECOMPUTE, TrainStep, build_train_cell, optimizer_steps
+
+__all__ = ["TrainOptions", "Trainer", "build_train_cell", "train"]
 
 log = logging.getLogger("fcn4")
 
@@ -57,6 +60,8 @@ class TrainOptions:
     loss_scale: float
     mixed_precision: bool
     batch_size: int
+    grad_accumulation: int
+    recompute: str
     epoch_size: int
     seed: int
     save_step: int
@@ -86,21 +91,6 @@ def train(options: TrainOptions, tags: list[str], world: World, mirror: Mirror |
             return trainer.fit()
 
 
-def build_train_cell(network, lr: float, loss_scale: float, mixed_precision: bool = False):
-    """Network + BCE + Adam wrapped in a one-step train cell with the reference loss scaling."""
-    import mindspore.amp as amp
-    import mindspore.nn as nn
-
-    from src.loss import BCELoss
-
-    if mixed_precision:
-        network = amp.auto_mixed_precision(network, "O2")
-    optimizer = nn.Adam(network.trainable_params(), learning_rate=lr, loss_scale=loss_scale)
-    train_cell = nn.TrainOneStepCell(nn.WithLossCell(network, BCELoss()), optimizer, sens=loss_scale)
-    train_cell.set_train()
-    return train_cell
-
-
 class Trainer:
     """Runs epochs, writes checkpoints/metrics into options.checkpoint_path (rank 0 of `world`),
     and hands every file it writes to `mirror` (the train_url upload) when there is one."""
@@ -109,14 +99,18 @@ class Trainer:
         self, options: TrainOptions, tags: list[str], world: World, mirror: Mirror | None, interrupts: Interrupts
     ) -> None:
         self.options = options
+        self.out = Path(options.checkpoint_path)
+        self.params = options.model
         self.tags = tags
         self.world = world
         self.mirror = mirror
         self.interrupts = interrupts
-        self.out = Path(options.checkpoint_path)
-        self.params = options.model
         self.network = build_network(self.params)
-        self.train_cell = build_train_cell(self.network, options.lr, options.loss_scale, options.mixed_precision)
+        self.network.recompute_blocks(RECOMPUTE[options.recompute])
+        self.step = TrainStep(
+            self.network, options.lr, options.loss_scale, options.mixed_precision, options.grad_accumulation
+        )
+        self.train_cell = self.step.cell
         self.state = TrainState()
         self.steps = 0
         self.has_val = options.eval_each_epoch and bool(split_shards(options.mr_path, "val"))
@@ -130,7 +124,7 @@ class Trainer:
         if self.world.is_main:
             check_writable_dir(self.out, "checkpoint_path")
         self.steps = self._steps_per_epoch()
-        self.state.trained_with = run_folder.trained_with(cfg.batch_size, cfg.seed, cfg.mr_path)
+        self.state.trained_with = run_folder.trained_with(cfg.batch_size, cfg.seed, cfg.mr_path, cfg.grad_accumulation)
         previous = run_folder.resume_point(self.out, self.world) if cfg.resume else None
         if previous is not None:
             run_folder.check_same_model(self.out, self.params)
@@ -145,8 +139,7 @@ class Trainer:
         if cfg.pre_trained:
             source = checkpoint_file(cfg.checkpoint_path, cfg.pre_trained_ckpt, cfg.model_name, cfg.prefix)
             run_folder.check_source_survives(source, self.out, cfg.prefix)
-            checkpoint.load_into(self.network, source)
-            log.info("fine-tuning from %s", source)
+            log.info("fine-tuning from %s: %s", source, finetune.load_pretrained(self.network, source, self.tags))
         return run_folder.check_new_run(self.out, cfg.prefix, cfg.overwrite, cfg.resume) if self.world.is_main else []
 
     def begin(self, replaced: list[Path], run_config: dict) -> None:
@@ -161,29 +154,35 @@ class Trainer:
     def fit(self) -> TrainState:
         """Every remaining epoch, each ending in a checkpoint; the state where the run ends."""
         for epoch in range(self.state.epoch, self.options.epoch_size):
+            memory.reset_peak()
             record = self._run_epoch(epoch, self.steps)
             val_auc = self._validate(record)
+            record["peak_rss_gib"] = round(memory.peak_rss_gib(), 2)
             with self.interrupts.critical():
                 self._end_epoch(epoch, record, val_auc)
         return self.state
 
     def _steps_per_epoch(self) -> int:
-        """Steps per epoch on every rank: each rank's whole batches of its 1/size of the clips."""
+        """Optimizer steps per epoch on every rank: each rank's whole groups of grad_accumulation batches
+        of its 1/size of the clips."""
         cfg = self.options
         files = find_shards(cfg.mr_path, "train")
         check_schema(files, cfg.model.num_classes)
         rows = count_rows(files)
-        steps = rows // self.world.size // cfg.batch_size
+        steps = rows // self.world.size // (cfg.batch_size * cfg.grad_accumulation)
         if steps == 0:
+            accumulation = f" x grad_accumulation={cfg.grad_accumulation}" if cfg.grad_accumulation > 1 else ""
             devices = f" x {self.world.size} devices" if self.world.size > 1 else ""
-            raise UserError(f"train split has {rows} clips, fewer than batch_size={cfg.batch_size}{devices}")
+            raise UserError(
+                f"train split has {rows} clips, fewer than batch_size={cfg.batch_size}{accumulation}{devices}"
+            )
         return steps
 
     def _epoch_data(self, epoch: int, steps: int):
         """This rank's (id, feature, label) batches; the same seed on every rank, so the shards are disjoint.
 
-        MindDataset pads a short shard with repeated clips; taking `steps` batches on every rank
-        leaves the padding (and the remainder) unread, so no clip is seen twice in an epoch.
+        MindDataset pads a short shard with repeated clips; taking the `steps` optimizer steps' batches on
+        every rank leaves the padding (and the remainder) unread, so no clip is seen twice in an epoch.
         """
         cfg = self.options
         shards = {"num_shards": self.world.size, "shard_id": self.world.rank} if self.world.size > 1 else {}
@@ -197,15 +196,16 @@ class Trainer:
             num_parallel_workers=cfg.num_parallel_workers,
             with_ids=True,
             **shards,
-        ).take(steps)
-        return data.skip(self.state.step_in_epoch) if self.state.step_in_epoch else data
+        ).take(steps * cfg.grad_accumulation)
+        done = self.state.step_in_epoch * cfg.grad_accumulation
+        return data.skip(done) if done else data
 
     def _run_epoch(self, epoch: int, steps: int) -> dict:
-        """The epoch's remaining steps (a step checkpoint every save_step); its metrics record."""
+        """The epoch's remaining optimizer steps (a step checkpoint every save_step); its metrics record."""
         cfg = self.options
         start_step = self.state.step_in_epoch
         losses, clips = [], []
-        global_batch = cfg.batch_size * self.world.size
+        global_batch = cfg.batch_size * cfg.grad_accumulation * self.world.size
         began = time.perf_counter()
         bar = tqdm(
             total=steps,
@@ -215,12 +215,12 @@ class Trainer:
             disable=not self.world.is_main,
         )
         batches = self._epoch_data(epoch, steps).create_tuple_iterator(num_epochs=1)
-        for step, (ids, feature, label) in enumerate(batches, start=start_step + 1):
-            loss = float(self.train_cell(feature, label).asnumpy())
+        for step, group in enumerate(optimizer_steps(batches, cfg.grad_accumulation), start=start_step + 1):
+            loss = self.step.step([(feature, label) for _, feature, label in group])
             if not np.isfinite(loss):
                 raise UserError(f"loss became {loss} at epoch {epoch + 1} step {step}; lower lr or check the data")
             losses.append(loss)
-            clips.append(ids.asnumpy())
+            clips.extend(ids.asnumpy() for ids, _, _ in group)
             self.state.global_step += 1
             self.state.step_in_epoch = step
             rate = len(losses) * global_batch / (time.perf_counter() - began)

@@ -22,6 +22,14 @@ inline constexpr const char *kResultDir = "./result_Files";
 inline constexpr const char *kTimeDir = "./time_Result";
 inline constexpr const char *kPerfFileName = "test_perform_static.txt";
 
+// Where the model runs: the --device_target values, Ascend310 first (the
+// model zoo's only target); CPU and GPU need the MindSpore Lite build.
+enum class Device { kAscend310, kCPU, kGPU };
+
+// The Device named by a --device_target value; throws std::invalid_argument
+// naming the value and the valid ones.
+Device ParseDevice(const std::string &name);
+
 // Throws std::invalid_argument unless mindir_path is an existing regular file,
 // input0_path an existing directory and device_id non-negative.
 void ValidateFlags(const std::string &mindir_path, const std::string &input0_path, int32_t device_id);

@@ -2,9 +2,14 @@
  * FCN-4 inference on Ascend 310 with the MindSpore C++ API.
  *
  * Runs every preprocessed "*.bin" batch of --input0_path (sorted by name)
- * through the MindIR model, writes output j of "name.bin" to
+ * through the model, writes output j of "name.bin" to
  * "./result_Files/name_j.bin" and the mean Predict latency to
  * "./time_Result/test_perform_static.txt", as the model-zoo protocol expects.
+ *
+ * Two SDKs: MindSpore's own C++ SDK (1.x-2.3) loads a MindIR and builds a
+ * GraphCell, as the zoo app does; MindSpore Lite (FCN4_LITE, set by CMake)
+ * builds from the model file (export.py --file_format LITE), on Ascend310,
+ * CPU or GPU.
  */
 #include <gflags/gflags.h>
 
@@ -24,33 +29,61 @@
 #include "inc/fs_compat.h"
 #include "inc/utils.h"
 
-DEFINE_string(mindir_path, "", "path of the exported FCN-4 MindIR file");
+DEFINE_string(mindir_path, "", "the exported FCN-4 model (MindIR; with MindSpore Lite the .mslite of export.py)");
 DEFINE_string(input0_path, ".", "folder holding the preprocessed *.bin inputs");
-DEFINE_int32(device_id, 0, "Ascend device id");
+DEFINE_int32(device_id, 0, "Ascend (or GPU) device id");
+DEFINE_string(device_target, "Ascend310", "Ascend310, or with MindSpore Lite also CPU or GPU");
 
 namespace {
 
 using mindspore::MSTensor;
 using mindspore::Status;
 
-// Loads the MindIR and compiles it for the Ascend 310 card `device_id`.
-void BuildModel(const std::string &mindir_path, int32_t device_id, mindspore::Model *model) {
-  auto context = std::make_shared<mindspore::Context>();
-  // Ascend310DeviceInfo is an alias of AscendDeviceInfo in MindSpore >= 1.6,
-  // and the only name that exists in 1.2-1.5 SDKs: it keeps both building.
+// The context entry of the device the model runs on.
+std::shared_ptr<mindspore::DeviceInfoContext> DeviceInfo(fcn4::Device device, int32_t device_id) {
+#ifdef FCN4_LITE
+  if (device == fcn4::Device::kCPU) {
+    return std::make_shared<mindspore::CPUDeviceInfo>();
+  }
+  if (device == fcn4::Device::kGPU) {
+    auto gpu = std::make_shared<mindspore::GPUDeviceInfo>();
+    gpu->SetDeviceID(static_cast<uint32_t>(device_id));
+    return gpu;
+  }
+#else
+  if (device != fcn4::Device::kAscend310) {
+    throw std::invalid_argument("--device_target=" + FLAGS_device_target +
+                                " needs the app built against MindSpore Lite; the MindSpore C++ SDK build runs on "
+                                "Ascend310 only");
+  }
+#endif
+  // Ascend310DeviceInfo is an alias of AscendDeviceInfo in MindSpore >= 1.6
+  // and Lite, and the only name that exists in 1.2-1.5 SDKs.
   auto ascend310 = std::make_shared<mindspore::Ascend310DeviceInfo>();
   ascend310->SetDeviceID(static_cast<uint32_t>(device_id));
-  context->MutableDeviceInfo().push_back(ascend310);
+  return ascend310;
+}
 
+// Loads the model and compiles it for `device` number `device_id`.
+void BuildModel(const std::string &model_path, fcn4::Device device, int32_t device_id, mindspore::Model *model) {
+  auto context = std::make_shared<mindspore::Context>();
+  context->MutableDeviceInfo().push_back(DeviceInfo(device, device_id));
+#ifdef FCN4_LITE
+  // Lite answers Build(GraphCell) with "Unsupported Feature": it builds from the file.
+  Status ret = model->Build(model_path, mindspore::ModelType::kMindIR, context);
+  const std::string what = "the model '" + model_path + "'";
+#else
   mindspore::Graph graph;
-  Status ret = mindspore::Serialization::Load(mindir_path, mindspore::ModelType::kMindIR, &graph);
+  Status ret = mindspore::Serialization::Load(model_path, mindspore::ModelType::kMindIR, &graph);
   if (ret != mindspore::kSuccess) {
-    throw std::runtime_error("cannot load MindIR '" + mindir_path + "': " + ret.ToString());
+    throw std::runtime_error("cannot load MindIR '" + model_path + "': " + ret.ToString());
   }
   ret = model->Build(mindspore::GraphCell(graph), context);
+  const std::string what = "the model";
+#endif
   if (ret != mindspore::kSuccess) {
-    throw std::runtime_error("cannot build the model on Ascend310 device " + std::to_string(device_id) +
-                             ": " + ret.ToString());
+    throw std::runtime_error("cannot build " + what + " on " + FLAGS_device_target + " device " +
+                             std::to_string(device_id) + ": " + ret.ToString());
   }
 }
 
@@ -102,6 +135,7 @@ double InferOne(mindspore::Model *model, const MSTensor &model_input, const std:
 
 void Run() {
   fcn4::ValidateFlags(FLAGS_mindir_path, FLAGS_input0_path, FLAGS_device_id);
+  const fcn4::Device device = fcn4::ParseDevice(FLAGS_device_target);
   const std::vector<std::string> files = fcn4::ListBinFiles(FLAGS_input0_path);
   if (files.empty()) {
     throw std::runtime_error("no .bin file in '" + FLAGS_input0_path + "' (run preprocess.py first)");
@@ -109,7 +143,7 @@ void Run() {
   fcn4::EnsureDir(fcn4::kResultDir);
 
   mindspore::Model model;
-  BuildModel(FLAGS_mindir_path, FLAGS_device_id, &model);
+  BuildModel(FLAGS_mindir_path, device, FLAGS_device_id, &model);
   const MSTensor model_input = SingleModelInput(&model);
 
   fcn4::LatencyStats stats;

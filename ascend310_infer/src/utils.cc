@@ -28,6 +28,19 @@ void ValidateFlags(const std::string &mindir_path, const std::string &input0_pat
   }
 }
 
+Device ParseDevice(const std::string &name) {
+  if (name == "Ascend310") {
+    return Device::kAscend310;
+  }
+  if (name == "CPU") {
+    return Device::kCPU;
+  }
+  if (name == "GPU") {
+    return Device::kGPU;
+  }
+  throw std::invalid_argument("--device_target '" + name + "' is not one of Ascend310, CPU, GPU");
+}
+
 std::vector<std::string> ListBinFiles(const std::string &dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {

@@ -148,6 +148,13 @@ void TestValidateFlags(const fs::path &scratch) {
       [&] { fcn4::ValidateFlags(mindir.string(), dir, -1); }, "--device_id"));
 }
 
+void TestParseDevice() {
+  CHECK(fcn4::ParseDevice("Ascend310") == fcn4::Device::kAscend310);
+  CHECK(fcn4::ParseDevice("CPU") == fcn4::Device::kCPU);
+  CHECK(fcn4::ParseDevice("GPU") == fcn4::Device::kGPU);
+  CHECK(ThrowsWith<std::invalid_argument>([] { fcn4::ParseDevice("cpu"); }, "--device_target 'cpu'"));
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -171,6 +178,7 @@ int main(int argc, char **argv) {
   TestWritePerfSummary(scratch);
   TestEnsureDir(scratch);
   TestValidateFlags(scratch);
+  TestParseDevice();
 
   if (g_failures != 0) {
     std::cerr << g_failures << " check(s) failed" << std::endl;

@@ -1,6 +1,8 @@
 """One interface over the three things that can score audio windows: a checkpoint, a MindIR, an ONNX file.
 
-Every backend maps (N, *input_shape) float32 model inputs to (N, C) float32 tag probabilities. A
+Every backend maps (N, *input_shape) float32 model inputs to (N, C) float32 tag probabilities and, when
+the model has it, the (N, D) embedding before the dense layer (a checkpoint always; an export made since
+exports gained it as output 1; an older one-output export has none: `embedding_size` None). A
 model takes one of two inputs (INPUT_SHAPES), told apart by the shape of its input: log-mel
 features (N, 1, 96, 1366), or raw 12 kHz samples (N, 349440) for an export whose log-mel front
 end runs inside the graph; a checkpoint is always log-mel.
@@ -33,35 +35,82 @@ class Backend:
     needs_mindspore = True  # open_backend sets MindSpore's device (and the mode when asked) before loading
     own_tags: list[str] | None = None  # tag names the model file itself records (a checkpoint's run info)
 
-    def __init__(self, path: Path, batch_size: int | None, num_classes: int, input_kind: str = "logmel") -> None:
+    def __init__(
+        self,
+        path: Path,
+        batch_size: int | None,
+        num_classes: int,
+        input_kind: str = "logmel",
+        embedding_size: int | None = None,
+    ) -> None:
         self.path = path
         self.batch_size = batch_size
         self.num_classes = num_classes
         self.input_kind = input_kind
+        self.embedding_size = embedding_size
 
     @property
     def input_shape(self) -> tuple[int, ...]:
         """The shape of one model input, without the batch: (1, 96, 1366) or (349440,)."""
         return INPUT_SHAPES[self.input_kind]
 
-    def predict(self, inputs: np.ndarray) -> np.ndarray:
-        """(B, *input_shape) float32 -> (B, C) float32; B must equal batch_size when that is set."""
+    def run(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(B, *input_shape) float32 -> ((B, C) probabilities, (B, D) embeddings or None when the model has
+        none); B must equal batch_size when that is set."""
         raise NotImplementedError
+
+    def predict(self, inputs: np.ndarray) -> np.ndarray:
+        """(B, *input_shape) float32 -> (B, C) float32 probabilities (output 0); B as for run."""
+        return self.run(inputs)[0]
 
     def describe(self) -> str:
         batch = "any batch" if self.batch_size is None else f"batch {self.batch_size}"
-        return f"{self.kind} {self.path} ({batch}, {self.input_kind} input, {self.num_classes} tags)"
+        embedding = f", {self.embedding_size}-d embedding" if self.embedding_size else ""
+        return f"{self.kind} {self.path} ({batch}, {self.input_kind} input, {self.num_classes} tags{embedding})"
 
 
-def predict_all(backend: Backend, inputs: np.ndarray, batch_size: int) -> np.ndarray:
-    """(N, *input_shape) -> (N, C) in batches; a fixed-batch backend's batch wins over `batch_size`."""
+def run_all(backend: Backend, inputs: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """(N, *input_shape) -> ((N, C), (N, D) or None) in batches; a fixed-batch backend's batch wins over
+    `batch_size`, and its last batch is padded."""
     step = backend.batch_size or batch_size
-    scores = []
+    scores = [np.zeros((0, backend.num_classes), np.float32)]
+    embeddings = [np.zeros((0, backend.embedding_size or 0), np.float32)]
     for start in range(0, len(inputs), step):
         chunk = inputs[start : start + step]
         padded = pad_batch(chunk, step) if backend.batch_size else chunk
-        scores.append(backend.predict(padded)[: len(chunk)])
-    return np.concatenate(scores) if scores else np.zeros((0, backend.num_classes), np.float32)
+        probabilities, embedding = backend.run(padded)
+        scores.append(probabilities[: len(chunk)])
+        if embedding is not None:
+            embeddings.append(embedding[: len(chunk)])
+    embedded = np.concatenate(embeddings) if backend.embedding_size else None
+    return np.concatenate(scores), embedded
+
+
+def predict_all(backend: Backend, inputs: np.ndarray, batch_size: int) -> np.ndarray:
+    """(N, *input_shape) -> (N, C) probabilities in batches, as run_all."""
+    return run_all(backend, inputs, batch_size)[0]
+
+
+def embedding_output_size(path: Path, outputs: list[list]) -> int | None:
+    """The embedding width of an export whose output shapes are `outputs` (batch first): None for an
+    export from before embeddings (one output); UserError for any other output layout."""
+    if len(outputs) == 1:
+        return None
+    if len(outputs) != 2 or len(outputs[1]) != 2 or not isinstance(outputs[1][-1], int):
+        raise UserError(
+            f"{path}: model outputs have shapes {outputs}, FCN-4 has [batch, tags] and optionally [batch, embedding]"
+        )
+    return int(outputs[1][-1])
+
+
+def require_embeddings(backend: Backend, why: str) -> int:
+    """The backend's embedding width; UserError when the model has no embedding output (`why` names the option)."""
+    if backend.embedding_size is None:
+        raise UserError(
+            f"{backend.path}: this {backend.kind} export has no embedding output (exported before embeddings "
+            f"existed), so {why} cannot be used; export it again with export.py, or use its checkpoint"
+        )
+    return backend.embedding_size
 
 
 def _check_input_shape(path: Path, shape: list) -> tuple[int | None, str]:
@@ -82,15 +131,20 @@ class CheckpointBackend(Backend):
     kind = "checkpoint"
 
     def __init__(self, path: Path) -> None:
+        from src.inference.with_embedding import TagsAndEmbedding
         from src.model_loading import load_checkpoint_network
 
         self.network, self.own_tags = load_checkpoint_network(path)
-        super().__init__(path, None, self.network.params.num_classes)
+        self.cell = TagsAndEmbedding(self.network)
+        self.cell.set_train(False)
+        params = self.network.params
+        super().__init__(path, None, params.num_classes, embedding_size=params.channels[-1])
 
-    def predict(self, features: np.ndarray) -> np.ndarray:
+    def run(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         import mindspore as ms
 
-        return self.network(ms.Tensor(features)).asnumpy()
+        probabilities, embedding = self.cell(ms.Tensor(features))
+        return probabilities.asnumpy(), embedding.asnumpy()
 
 
 class MindIRBackend(Backend):
@@ -109,17 +163,22 @@ class MindIRBackend(Backend):
         except (RuntimeError, ValueError, TypeError) as exc:
             raise UserError(f"{path}: not a loadable MindIR ({first_line(exc)})") from None
         graph = _mindir_graph(path)
-        if len(graph.input) != 1 or len(graph.output) != 1:
+        outputs = _mindir_output_shapes(graph)
+        if len(graph.input) != 1 or len(outputs) not in (1, 2):
             raise UserError(
-                f"{path}: graph has {len(graph.input)} inputs and {len(graph.output)} outputs, FCN-4 has 1 and 1"
+                f"{path}: graph has {len(graph.input)} inputs and {len(outputs)} outputs, FCN-4 has 1 and 1 or 2"
             )
         batch, input_kind = _check_input_shape(path, list(graph.input[0].tensor[0].dims))
-        super().__init__(path, batch, int(graph.output[0].tensor[0].dims[-1]), input_kind)
+        embedding = embedding_output_size(path, outputs)
+        super().__init__(path, batch, int(outputs[0][-1]), input_kind, embedding)
 
-    def predict(self, inputs: np.ndarray) -> np.ndarray:
+    def run(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         import mindspore as ms
 
-        return self.cell(ms.Tensor(inputs)).asnumpy()
+        outputs = self.cell(ms.Tensor(inputs))
+        if self.embedding_size is None:
+            return outputs.asnumpy(), None
+        return outputs[0].asnumpy(), outputs[1].asnumpy()
 
 
 def _mindir_graph(path: Path):
@@ -132,6 +191,17 @@ def _mindir_graph(path: Path):
     model = ModelProto()
     model.ParseFromString(path.read_bytes())
     return model.graph
+
+
+def _mindir_output_shapes(graph) -> list[list[int]]:
+    """The shape of each output of a MindIR graph: a graph of several outputs has one tuple output."""
+    shapes = []
+    for output in graph.output:
+        if output.tensor:
+            shapes.append(list(output.tensor[0].dims))
+        else:
+            shapes += [list(value.tensors[0].dims) for value in output.attr_info.values if value.tensors]
+    return shapes
 
 
 class OnnxBackend(Backend):
@@ -157,11 +227,15 @@ class OnnxBackend(Backend):
         except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types for a bad file
             raise UserError(f"{path}: not a loadable ONNX model ({first_line(exc)})") from None
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
-        if len(inputs) != 1 or len(outputs) != 1:
-            raise UserError(f"{path}: model has {len(inputs)} inputs and {len(outputs)} outputs, FCN-4 has 1 and 1")
+        if len(inputs) != 1 or len(outputs) not in (1, 2):
+            raise UserError(
+                f"{path}: model has {len(inputs)} inputs and {len(outputs)} outputs, FCN-4 has 1 and 1 or 2"
+            )
         self.input_name = inputs[0].name
         batch, input_kind = _check_input_shape(path, list(inputs[0].shape))
-        super().__init__(path, batch, int(outputs[0].shape[-1]), input_kind)
+        embedding = embedding_output_size(path, [list(output.shape) for output in outputs])
+        super().__init__(path, batch, int(outputs[0].shape[-1]), input_kind, embedding)
 
-    def predict(self, inputs: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {self.input_name: inputs})[0]
+    def run(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        outputs = self.session.run(None, {self.input_name: inputs})
+        return outputs[0], (outputs[1] if self.embedding_size else None)

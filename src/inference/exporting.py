@@ -1,11 +1,13 @@
-"""Export a loaded FCN-4 to MINDIR / ONNX / AIR, and prove the file computes what the checkpoint does.
+"""Export a loaded FCN-4 to MINDIR / ONNX / AIR / LITE, and prove the file computes what the checkpoint does.
 
-The model takes log-mel features, or for input kind "waveform" raw 12 kHz samples: the network is
-then wrapped in src.frontend.WaveformTagger, so the log-mel front end runs inside the exported graph.
+The model takes log-mel features, or for input kind "waveform" raw 12 kHz samples: the log-mel front
+end (src.frontend.LogMelFrontEnd) then runs inside the exported graph. It has two outputs: output 0 the
+probabilities (what the 310 protocol reads), output 1 the embedding before the dense layer
+(src.inference.with_embedding); both are checked.
 The kinds and their input shapes are src.inference.backends.INPUT_SHAPES; the ONNX input is named
 after its kind. The file is written under a temporary name, loaded back by its format's backend
 (MindIR through MindSpore, ONNX through ONNX Runtime), run on a random batch of its input kind and
-compared with the MindSpore cell it was exported from; only a file within the format's tolerance is
+compared, output by output, with the MindSpore cell it was exported from; only a file within the format's tolerance is
 moved to its final name. A format without a backend here (AIR, compiled for Ascend by ATC) is
 exported unverified. Suffixes, tolerances and backends are src.inference.formats.EXPORT_FORMATS.
 """
@@ -25,6 +27,8 @@ from src.features import FEATURE_SHAPE, SAMPLE_RATE
 from src.fileio import check_writable_dir
 from src.inference.backends import INPUT_SHAPES
 from src.inference.formats import EXPORT_FORMATS
+
+EMBEDDING_OUTPUT = "embedding"  # output 1; output 0 is OUTPUT_NAME
 
 log = logging.getLogger("fcn4")
 
@@ -92,36 +96,49 @@ def export_model(
     network, input_shape = _exported_cell(network, input_kind)
     check = CHECK_BATCHES[input_kind](np.random.default_rng(CHECK_SEED), (batch_size, *input_shape))
     try:
-        if file_format == "ONNX":
+        if file_format in ("ONNX", "LITE"):  # LITE: MindSpore Lite converts the ONNX export
             import mindspore.onnx
 
             mindspore.onnx.export(
-                network, ms.Tensor(check), file_name=str(tmp), input_names=[input_kind], output_names=[OUTPUT_NAME]
+                network,
+                ms.Tensor(check),
+                file_name=str(tmp.with_suffix(".onnx")),
+                input_names=[input_kind],
+                output_names=[OUTPUT_NAME, EMBEDDING_OUTPUT],
             )
+            if file_format == "LITE":
+                from src.inference.lite_app import convert_onnx
+
+                convert_onnx(tmp.with_suffix(".onnx"), tmp)
         else:
             ms.export(network, ms.Tensor(check), file_name=str(tmp), file_format=file_format)
         diff = None if fmt.backend is None else _verify(network, tmp, file_format, check)
         os.replace(tmp, final)
     finally:
         tmp.unlink(missing_ok=True)
+        tmp.with_suffix(".onnx").unlink(missing_ok=True)
     return ExportReport(final, check.shape, diff)
 
 
 def _exported_cell(network, input_kind: str) -> tuple:
-    """(the cell to export, the shape of one of its inputs): the log-mel network itself, or for "waveform"
+    """(the two-output cell to export, the shape of one of its inputs): the log-mel network, or for "waveform"
     the front end and the network, which must then take the front end's FEATURE_SHAPE features."""
+    from src.inference.with_embedding import TagsAndEmbedding
+
     if input_kind == "logmel":
-        return network, network.params.input_shape
+        cell = TagsAndEmbedding(network)
+        cell.set_train(False)
+        return cell, network.params.input_shape
     if network.params.input_shape != FEATURE_SHAPE:
         raise UserError(
             f"export_input={input_kind}: the log-mel front end makes features of shape {list(FEATURE_SHAPE)}, "
             f"this network takes {list(network.params.input_shape)}"
         )
-    from src.frontend import WaveformTagger
+    from src.frontend import LogMelFrontEnd
 
-    tagger = WaveformTagger(network)
-    tagger.set_train(False)
-    return tagger, INPUT_SHAPES[input_kind]
+    cell = TagsAndEmbedding(network, LogMelFrontEnd())
+    cell.set_train(False)
+    return cell, INPUT_SHAPES[input_kind]
 
 
 def _feature_batch(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
@@ -142,15 +159,18 @@ CHECK_BATCHES = {"logmel": _feature_batch, "waveform": _waveform_batch}  # input
 
 
 def _verify(network, path: Path, file_format: str, batch: np.ndarray) -> float:
-    """Max abs difference of the exported model's outputs from the network's on `batch`."""
+    """Max abs difference of the exported model's outputs (probabilities, embedding) from the network's on `batch`."""
     import mindspore as ms
 
     fmt = EXPORT_FORMATS[file_format]
-    expected = network(ms.Tensor(batch)).asnumpy()
-    got = fmt.backend(path).predict(batch)
-    if got.shape != expected.shape:
-        raise UserError(f"exported {file_format} gives outputs of shape {got.shape}, the network {expected.shape}")
-    diff = float(np.abs(got - expected).max())
+    expected = [output.asnumpy() for output in network(ms.Tensor(batch))]
+    got = fmt.backend(path).run(batch)
+    diff = 0.0
+    for name, mine, theirs in zip((OUTPUT_NAME, EMBEDDING_OUTPUT), got, expected, strict=True):
+        if mine is None or mine.shape != theirs.shape:
+            shape = None if mine is None else mine.shape
+            raise UserError(f"exported {file_format} gives {name} of shape {shape}, the network {theirs.shape}")
+        diff = max(diff, float(np.abs(mine - theirs).max()))
     if not diff <= fmt.tolerance:
         raise UserError(
             f"exported {file_format} differs from the checkpoint network by {diff:.3g} "

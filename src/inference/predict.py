@@ -1,4 +1,5 @@
-"""Scores of a trained network on a whole split of a dataset folder, for validation and eval.py."""
+"""Scores (or embeddings) of a trained network on a whole split of a dataset folder, for validation,
+eval.py and train_head.py."""
 
 from __future__ import annotations
 
@@ -19,9 +20,16 @@ def predict(
     num_classes: int,
     num_parallel_workers: int = 2,
     progress: bool = True,
+    embeddings: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Probabilities and labels for every clip of a split, in file order: ((N, C), (N, C))."""
+    """Probabilities and labels for every clip of a split, in file order: ((N, C), (N, C)); with `embeddings`,
+    the (N, D) embeddings before the dense layer instead of the probabilities (num_classes: the dataset's)."""
     network.set_train(False)
+    cell = network
+    if embeddings:
+        from src.inference.with_embedding import TagsAndEmbedding
+
+        cell = TagsAndEmbedding(network)
     data = create_dataset(
         mr_dir, split, batch_size, num_classes, training=False, num_parallel_workers=num_parallel_workers
     )
@@ -35,7 +43,8 @@ def predict(
         disable=not progress,
         leave=False,
     ):
-        scores.append(network(feature).asnumpy())
+        outputs = cell(feature)
+        scores.append((outputs[1] if embeddings else outputs).asnumpy())
         labels.append(label.asnumpy())
     network.set_train(True)
     if not scores:

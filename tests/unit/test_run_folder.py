@@ -28,8 +28,15 @@ def test_a_folder_holds_a_run_with_a_state_metrics_or_a_checkpoint_of_the_prefix
 
 def test_overwrite_returns_the_old_run_files_state_first_and_resume_without_a_state_is_told_so(tmp_path):
     _touch(tmp_path, "run-1_1.ckpt", "run-best.ckpt", "metrics.jsonl", "train_state.json", "run-ft-1_1.ckpt")
+    _touch(tmp_path, "run-best.thresholds.json", "run-ft-best.thresholds.json", "other.thresholds.json")
     old = run_folder.check_new_run(tmp_path, "run", overwrite=True, resume=False)
-    assert [p.name for p in old] == ["metrics.jsonl", "train_state.json", "run-1_1.ckpt", "run-best.ckpt"]
+    assert [p.name for p in old] == [
+        "metrics.jsonl",
+        "run-best.thresholds.json",
+        "train_state.json",
+        "run-1_1.ckpt",
+        "run-best.ckpt",
+    ]
     (tmp_path / "train_state.json").unlink()
     with pytest.raises(
         UserError, match="has no train_state.json to resume from, but holds .*; --overwrite True"

@@ -25,6 +25,17 @@ class AscendDeviceInfo : public DeviceInfoContext {
 };
 using Ascend310DeviceInfo = AscendDeviceInfo;
 
+// MindSpore Lite's CPU and GPU devices.
+class CPUDeviceInfo : public DeviceInfoContext {};
+
+class GPUDeviceInfo : public DeviceInfoContext {
+ public:
+  void SetDeviceID(uint32_t device_id) { device_id_ = device_id; }
+
+ private:
+  uint32_t device_id_ = 0;
+};
+
 class Context {
  public:
   std::vector<std::shared_ptr<DeviceInfoContext>> &MutableDeviceInfo() { return device_info_; }

@@ -3,7 +3,9 @@
 #define FCN4_TEST_STUB_INCLUDE_API_MODEL_H_
 
 #include <cstddef>
+#include <fstream>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "include/api/context.h"
@@ -17,6 +19,15 @@ class Graph {
   size_t input_bytes = 0;
   size_t num_outputs = 0;
 };
+
+// Reads the fake model file "<input_bytes> <num_outputs>".
+inline Status ReadFakeGraph(const std::string &file, Graph *graph) {
+  std::ifstream in(file);
+  if (!(in >> graph->input_bytes >> graph->num_outputs)) {
+    return Status(kMEFailed, "stub: '" + file + "' is not '<input_bytes> <num_outputs>'");
+  }
+  return Status();
+}
 
 class GraphCell {
  public:
@@ -36,6 +47,15 @@ class Model {
     }
     graph_ = graph.GetGraph();
     return Status();
+  }
+
+  // MindSpore Lite's way: build from the model file.
+  Status Build(const std::string &model_path, ModelType /*model_type*/,
+               const std::shared_ptr<Context> &model_context = nullptr) {
+    if (model_context == nullptr || model_context->MutableDeviceInfo().empty()) {
+      return Status(kMEFailed, "stub: no device info in the context");
+    }
+    return ReadFakeGraph(model_path, &graph_);
   }
 
   std::vector<MSTensor> GetInputs() {

@@ -2,7 +2,6 @@
 #ifndef FCN4_TEST_STUB_INCLUDE_API_SERIALIZATION_H_
 #define FCN4_TEST_STUB_INCLUDE_API_SERIALIZATION_H_
 
-#include <fstream>
 #include <string>
 
 #include "include/api/model.h"
@@ -14,11 +13,7 @@ class Serialization {
  public:
   // Reads the fake MindIR "<input_bytes> <num_outputs>".
   static Status Load(const std::string &file, ModelType /*model_type*/, Graph *graph) {
-    std::ifstream in(file);
-    if (!(in >> graph->input_bytes >> graph->num_outputs)) {
-      return Status(kMEFailed, "stub: '" + file + "' is not '<input_bytes> <num_outputs>'");
-    }
-    return Status();
+    return ReadFakeGraph(file, graph);
   }
 };
 

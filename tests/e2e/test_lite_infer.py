@@ -1,0 +1,214 @@
+"""The Ascend 310 app on MindSpore Lite, for real, on this host's CPU: scripts/get_lite_sdk.sh (the mindspore-lite
+2.0 wheel and gflags, cached between runs), ascend310_infer/build.sh against it, export.py --file_format LITE from
+a trained narrow checkpoint and from the full-size network, the app on the 310 .bin files, postprocess.py.
+
+Outputs are compared with MindSpore's on the same inputs, and the chain's metrics with eval.py's on the same
+checkpoint and split. The project is copied (entry points linked) so that the build stays out of the work tree.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from src.inference import bin_protocol
+from src.musictagger import ModelParams
+from tests.helpers.datasets import make_corpus
+from tests.helpers.models import NARROW_CHANNELS, feature_batch, random_network, save_checkpoint
+from tests.helpers.processes import ROOT, assert_one_line_error, run_script
+
+EXPORT_BATCH = 4  # val gets 9 clips here: the last .bin batch is padded
+PROBABILITY_TOLERANCE = 1e-5  # |Lite - MindSpore| on the probabilities (3.3e-6 seen on the full-size network)
+EMBEDDING_RTOL = 1e-5  # on the embedding, relative to its largest value (1.7e-6 seen)
+LINKED = ("preprocess.py", "postprocess.py", "default_config.yaml", "src")
+TIMEOUT = 600
+
+
+def run(cmd, cwd=None, env=None):
+    return subprocess.run(
+        [str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def lite_project(tmp_path_factory):
+    """A copy of the app and scripts (entry points and src/ linked), built against the cached Lite wheel;
+    returns (project, env) where env points export.py at its tools."""
+    fetched = run(["bash", ROOT / "scripts" / "get_lite_sdk.sh"], env={**os.environ, "PYTHON": sys.executable})
+    assert fetched.returncode == 0, fetched.stdout + fetched.stderr
+    project = tmp_path_factory.mktemp("lite_project")
+    shutil.copytree(
+        ROOT / "ascend310_infer", project / "ascend310_infer", ignore=shutil.ignore_patterns("build", "out")
+    )
+    shutil.copytree(ROOT / "scripts", project / "scripts")
+    for name in LINKED:
+        (project / name).symlink_to(ROOT / name)
+    env = {k: v for k, v in os.environ.items() if k not in ("MINDSPORE_PATH", "LITE_HOME")}
+    env |= {"PYTHON": sys.executable, "ASCEND_HOME": "/nonexistent-ascend-home"}
+    built = run(["bash", project / "ascend310_infer" / "build.sh"], env=env)
+    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+    assert "build.sh: MindSpore Lite at" in built.stdout
+    out = project / "ascend310_infer" / "out"
+    assert (out / "main").is_file() and (out / "convert_lite").is_file()
+    return project, {**env, "FCN4_LITE_APP_DIR": str(out)}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Corpus, MindRecord, a 1-epoch narrow checkpoint run, eval.py's JSON, and a config for the chain."""
+    root = tmp_path_factory.mktemp("lite_chain")
+    make_corpus(root, num_clips=20, seed=7, split_args=("--train_ratio", "0.55", "--split_seed", "2"))
+    ckpt, mr = str(root / "ckpt"), str(root / "mr")
+    result = run_script(
+        "train.py",
+        "--mr_path",
+        mr,
+        "--checkpoint_path",
+        ckpt,
+        "--channels",
+        str(list(NARROW_CHANNELS)),
+        "--batch_size",
+        "4",
+        "--epoch_size",
+        "1",
+        "--device_target",
+        "CPU",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_script("eval.py", "--mr_path", mr, "--checkpoint_path", ckpt, "--device_target", "CPU")
+    assert result.returncode == 0, result.stderr[-3000:]
+    config = root / "chain.yaml"
+    config.write_text(
+        f"mr_path: {mr}\nexport_batch_size: {EXPORT_BATCH}\nresult_file: {root / 'postprocess.json'}\n"
+        "device_target: CPU\n"
+    )
+    return root, json.loads((root / "ckpt" / "eval_val.json").read_text()), config
+
+
+def export_lite(env, *args):
+    result = run_script("export.py", "--file_format", "LITE", "--device_target", "CPU", *args, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def assert_outputs_match_mindspore(ckpt, data_dir, result_dir):
+    """Every batch's probabilities (output 0) and embedding (output 1) as MindSpore computes them from `ckpt`."""
+    from src.inference.backends import CheckpointBackend
+
+    backend = CheckpointBackend(Path(ckpt))
+    inputs = sorted(Path(data_dir).glob("*.bin"))
+    assert inputs
+    for path in inputs:
+        batch = np.fromfile(path, np.float32).reshape(-1, *backend.input_shape)
+        probabilities, embedding = backend.run(batch)
+        got = [np.fromfile(Path(result_dir) / bin_protocol.output_name(path, j), np.float32) for j in (0, 1)]
+        assert np.abs(got[0].reshape(probabilities.shape) - probabilities).max() <= PROBABILITY_TOLERANCE
+        scale = np.abs(embedding).max()
+        assert np.abs(got[1].reshape(embedding.shape) - embedding).max() <= EMBEDDING_RTOL * scale
+
+
+def test_lite_chain_gives_eval_py_metrics(lite_project, trained, tmp_path, mindspore_cpu):
+    project, env = lite_project
+    root, evaluated, config = trained
+    assert evaluated["num_samples"] % EXPORT_BATCH != 0, "the chain must exercise a padded last batch"
+    exported = export_lite(
+        env,
+        "--config_path",
+        str(config),
+        "--checkpoint_path",
+        str(root / "ckpt"),
+        "--file_name",
+        str(tmp_path / "fcn4"),
+    )
+    assert "fcn4.mslite" in exported.stdout and "max |exported - checkpoint|" in exported.stdout
+
+    chain_env = {**env, "DEVICE_TARGET": "CPU", "CONFIG_PATH": str(config)}
+    chain = run(["bash", project / "scripts" / "run_infer_310.sh", "fcn4.mslite", "y"], cwd=tmp_path, env=chain_env)
+
+    logs = "".join((tmp_path / log).read_text() for log in ("build.log", "infer.log") if (tmp_path / log).exists())
+    assert chain.returncode == 0, chain.stdout + chain.stderr + logs
+    assert "build.sh: MindSpore Lite at" in (tmp_path / "build.log").read_text()
+    batches = -(-evaluated["num_samples"] // EXPORT_BATCH)
+    assert f"infer_count {batches}" in chain.stdout
+    assert chain.stdout.rstrip().endswith(f"AUC: {evaluated['reference_auc']:.5f}")
+    scored = json.loads((root / "postprocess.json").read_text())
+    for key in ("num_samples", "num_tags_scored", "roc_auc", "pr_auc", "reference_auc"):
+        assert scored[key] == pytest.approx(evaluated[key], abs=1e-6), key
+    ckpt = next((root / "ckpt").glob("*best*.ckpt"))
+    assert_outputs_match_mindspore(ckpt, tmp_path / "preprocess_Result" / "00_data", tmp_path / "result_Files")
+
+
+def test_full_size_lite_model_matches_mindspore_and_stores_weights_once(lite_project, tmp_path, mindspore_cpu):
+    project, env = lite_project
+    network = random_network(ModelParams().channels, seed=3)
+    ckpt = save_checkpoint(network, tmp_path / "ckpt")
+    export_lite(env, "--ckpt_file", str(ckpt), "--file_name", str(tmp_path / "full"), "--export_batch_size", "2")
+    data = tmp_path / "run" / bin_protocol.DATA_DIR
+    data.mkdir(parents=True)
+    for index in range(2):
+        feature_batch(2, seed=index).tofile(data / bin_protocol.input_name(2, index))
+
+    app = project / "ascend310_infer" / "out" / "main"
+    result = run(
+        [app, f"--mindir_path={tmp_path / 'full.mslite'}", "--input0_path=00_data", "--device_target=CPU"],
+        cwd=tmp_path / "run",
+    )
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "infer_count 2" in result.stdout
+    assert_outputs_match_mindspore(ckpt, data, tmp_path / "run" / bin_protocol.RESULT_DIR)
+    weight_bytes = sum(param.asnumpy().nbytes for param in network.get_parameters())
+    assert (tmp_path / "full.mslite").stat().st_size < 1.1 * weight_bytes, "conv weights must be stored once"
+
+
+def test_export_lite_without_tools_is_a_one_line_error(tmp_path):
+    result = run_script(
+        "export.py",
+        "--file_format",
+        "LITE",
+        "--file_name",
+        str(tmp_path / "m"),
+        env={"FCN4_LITE_APP_DIR": str(tmp_path / "no_tools")},
+    )
+    assert_one_line_error(result, "convert_lite not found", "scripts/get_lite_sdk.sh", "FCN4_LITE_APP_DIR")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_get_lite_sdk_second_run_fetches_nothing(lite_project):
+    again = run(["bash", ROOT / "scripts" / "get_lite_sdk.sh"], env={**os.environ, "PYTHON": "false"})
+    assert again.returncode == 0, again.stderr  # PYTHON=false: any pip download would fail
+    assert "fetching" not in again.stdout
+    assert "MindSpore Lite 2.0.0 in" in again.stdout
+
+
+def test_build_sh_reports_gflags_abi_mismatch_with_the_cpp_sdk(lite_project, tmp_path):
+    # Debian's gflags (cached by get_lite_sdk.sh, or installed) has the C++11 string ABI, the C++ SDK the old one.
+    project, env = lite_project
+    gflags = debian_gflags(env)
+    app = tmp_path / "ascend310_infer"
+    shutil.copytree(project / "ascend310_infer", app, ignore=shutil.ignore_patterns("build", "out"))
+    sdk = tmp_path / "sdk"
+    shutil.copytree(app / "test" / "stub" / "include" / "api", sdk / "include" / "api")
+    (sdk / "lib").mkdir()
+    empty = run(["g++", "-shared", "-fPIC", "-x", "c++", "/dev/null", "-o", sdk / "lib" / "libmindspore.so"])
+    assert empty.returncode == 0, empty.stderr
+
+    result = run(["bash", app / "build.sh"], env={**env, "MINDSPORE_PATH": str(sdk), "GFLAGS_PATH": str(gflags)})
+
+    assert result.returncode != 0
+    assert "built with the other std::string ABI than the MindSpore C++ SDK" in result.stdout + result.stderr
+    assert not (app / "out" / "main").exists()
+
+
+def debian_gflags(env) -> Path:
+    """The gflags prefix build.sh uses: the copy get_lite_sdk.sh cached, else the system's."""
+    cache = Path(env.get("FCN4_CACHE") or Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fcn4")
+    for prefix in (cache / "gflags" / "usr", Path("/usr/local"), Path("/usr")):
+        if (prefix / "include" / "gflags" / "gflags.h").is_file():
+            return prefix
+    raise AssertionError("get_lite_sdk.sh left no gflags")

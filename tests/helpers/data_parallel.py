@@ -1,0 +1,52 @@
+"""Data for comparing data-parallel runs with one process: a train split in which BatchNorm sees the same
+statistics either way, and a checkpoint's weights without its step counters and run info."""
+
+from pathlib import Path
+
+import numpy as np
+
+from src import checkpoint
+from src.dataset import SplitWriter, create_dataset, find_shards
+
+
+def paired_dataset(corpus: Path, out: Path, seed: int) -> int:
+    """A one-file train split in which, at every position, rank 1 of 2 reads the clip rank 0 reads.
+
+    Then each 2-clip-per-position global batch holds every clip twice, so BatchNorm's batch
+    statistics over the global batch (one process) equal those over each rank's half (two ranks):
+    the two runs do the same arithmetic up to float summation order. The seeded read order depends
+    only on the row layout, so it is taken from a first copy with the same layout.
+    """
+    from mindspore.mindrecord import FileReader
+
+    rows = []
+    for split in ("train", "val"):
+        reader = FileReader([str(p) for p in find_shards(corpus / "mr", split)])
+        rows += [(row["feature"].reshape(1, 96, 1366), row["label"]) for row in reader.get_next()]
+        reader.close()
+    n = len(rows) // 2 * 2
+
+    def write(content):
+        writer = SplitWriter(out, "train", 1, 50)
+        for clip_id in range(n):
+            writer.add(clip_id, *content(clip_id))
+        writer.commit()
+
+    write(lambda clip_id: rows[clip_id])
+    shards = [
+        create_dataset(out, "train", 1, 50, True, seed=seed, num_shards=2, shard_id=r, with_ids=True) for r in (0, 1)
+    ]
+    order = [[int(ids[0]) for ids, _, _ in shard.create_tuple_iterator(output_numpy=True)] for shard in shards]
+    source = {clip_id: rows[m] for m in range(n // 2) for clip_id in (order[0][m], order[1][m])}
+    write(source.__getitem__)
+    for name in ("tags.txt", "manifest.json"):
+        (out / name).write_bytes((corpus / "mr" / name).read_bytes())
+    return n
+
+
+def checkpoint_weights(path: Path) -> dict[str, np.ndarray]:
+    return {
+        k: v.asnumpy()
+        for k, v in checkpoint.read(path).items()
+        if not k.startswith(("epoch", "step")) and k != checkpoint.RUN_INFO_KEY
+    }

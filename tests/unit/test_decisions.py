@@ -1,0 +1,128 @@
+"""src/decisions.py and the tag.py reports with thresholds: chosen on val for one checkpoint, applied
+only to that checkpoint and its tags, never replacing another checkpoint's file unasked."""
+
+import csv
+import io
+import json
+import logging
+
+import numpy as np
+import pytest
+
+from src import decisions
+from src.errors import UserError
+from src.inference import tag_report
+from src.inference.tagging import Track
+
+TAGS = ["piano", "drums", "voice"]
+
+
+def _split(seed, n=40):
+    rng = np.random.default_rng(seed)
+    labels = (rng.random((n, 3)) < 0.4).astype(np.int32)
+    return labels, np.clip(0.5 * labels + rng.random((n, 3)) * 0.6, 0, 1).astype(np.float32)
+
+
+def _ckpt(folder, content=b"weights"):
+    path = folder / "MusicTagger-best.ckpt"
+    path.write_bytes(content)
+    return path
+
+
+def _evaluate(folder, ckpt, split, seed, overwrite=False, rule="f1"):
+    labels, scores = _split(seed)
+    return decisions.EvalDecisions(folder, ckpt, split, overwrite).evaluate(labels, scores, TAGS, rule, 0.8, "mr")
+
+
+def test_val_chooses_and_saves_the_thresholds_that_other_splits_apply(tmp_path):
+    ckpt = _ckpt(tmp_path)
+    on_val = _evaluate(tmp_path, ckpt, "val", 0)["decisions"]
+    saved = json.loads((tmp_path / "MusicTagger-best.thresholds.json").read_text())
+    assert saved["tags"] == TAGS and saved["chosen_on"] == {"mr_path": "mr", "split": "val", "num_samples": 40}
+    assert saved["checkpoint"] == "MusicTagger-best.ckpt" and saved["rule"] == "f1"
+    assert [row["threshold"] for row in on_val["per_tag"]] == saved["thresholds"]
+    on_test = _evaluate(tmp_path, ckpt, "test", 1)["decisions"]
+    assert on_test["rule"] == "max F1, chosen on val"
+    assert on_test["micro"] != on_val["micro"]  # the same thresholds judged on other clips
+    assert [row["threshold"] for row in on_test["per_tag"]] == saved["thresholds"]
+
+
+def test_without_thresholds_another_split_reports_none(tmp_path, caplog):
+    with caplog.at_level(logging.INFO, logger="fcn4"):
+        assert _evaluate(tmp_path, _ckpt(tmp_path), "test", 1) == {}
+    assert "eval.py --eval_split val chooses them" in caplog.text
+
+
+def test_thresholds_of_another_checkpoint_are_not_replaced_unasked_nor_applied(tmp_path, caplog):
+    _evaluate(tmp_path, _ckpt(tmp_path, b"old run"), "val", 0)
+    path = tmp_path / "MusicTagger-best.thresholds.json"
+    before = path.read_bytes()
+    retrained = _ckpt(tmp_path, b"new run")
+    with caplog.at_level(logging.WARNING, logger="fcn4"):
+        assert _evaluate(tmp_path, retrained, "test", 1) == {}
+    assert "was chosen for another checkpoint" in caplog.text
+    with pytest.raises(UserError, match="holds thresholds that were not chosen for .*--overwrite True"):
+        decisions.EvalDecisions(tmp_path, retrained, "val", False)
+    assert path.read_bytes() == before
+    _evaluate(tmp_path, retrained, "val", 0, overwrite=True, rule="precision")
+    assert json.loads(path.read_text())["rule"] == "precision"
+    _evaluate(tmp_path, retrained, "val", 2)  # its own thresholds are chosen again without asking
+    assert json.loads(path.read_text())["rule"] == "f1"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda data: "not json",
+        lambda data: json.dumps({"tags": TAGS}),
+        lambda data: json.dumps({**data, "thresholds": [0.5]}),
+    ],
+    ids=["not-json", "missing-keys", "one-threshold-for-three-tags"],
+)
+def test_a_file_eval_py_did_not_write_is_a_one_line_error(tmp_path, change):
+    _evaluate(tmp_path, _ckpt(tmp_path), "val", 0)
+    bad = tmp_path / "bad.thresholds.json"
+    bad.write_text(change(json.loads((tmp_path / "MusicTagger-best.thresholds.json").read_text())))
+    with pytest.raises(UserError, match="bad.thresholds.json") as info:
+        decisions.load(bad)
+    assert "\n" not in str(info.value)
+
+
+def test_tagging_checks_the_tags_and_for_a_checkpoint_its_content(tmp_path):
+    ckpt = _ckpt(tmp_path)
+    _evaluate(tmp_path, ckpt, "val", 0)
+    assert decisions.for_tagging(ckpt, "", TAGS).tags == TAGS
+    with pytest.raises(UserError, match="is for 3 other tags than the 2 of"):
+        decisions.for_tagging(ckpt, "", TAGS[:2])
+    exported = tmp_path / "fcn-4.onnx"
+    exported.write_bytes(b"a graph")
+    with pytest.raises(UserError, match="fcn-4.thresholds.json does not exist"):
+        decisions.for_tagging(exported, "", TAGS)
+    given = str(tmp_path / "MusicTagger-best.thresholds.json")
+    assert decisions.for_tagging(exported, given, TAGS).checkpoint == "MusicTagger-best.ckpt"
+    ckpt.write_bytes(b"retrained")
+    with pytest.raises(UserError, match="chosen for another checkpoint"):
+        decisions.for_tagging(ckpt, "", TAGS)
+
+
+def _tracks():
+    scores = np.array([[0.9, 0.2, 0.6], [0.7, 0.4, 0.2]], np.float32)
+    return [Track(None, 29.1, np.zeros(1), scores=scores[i : i + 1]) for i in range(2)]
+
+
+def test_reports_show_only_the_passing_tags_and_stay_recognisable(tmp_path):
+    tracks, thresholds = _tracks(), [0.8, None, 0.5]
+    text = "\n".join(tag_report.format_text(t, TAGS, 2, "mean", thresholds) for t in tracks) + "\n"
+    assert text.splitlines()[1:3] == ["  piano  0.900  (>= 0.800)", "  voice  0.600  (>= 0.500)"]
+    assert text.splitlines()[4] == "  (no tag passes its threshold)"
+    rows = list(csv.reader(io.StringIO(tag_report.format_csv(tracks, TAGS, 2, "mean", thresholds))))
+    assert rows[0][5] == "passing_tags" and [r[5] for r in rows[1:]] == ["piano:0.9000; voice:0.6000", ""]
+    report = json.loads(tag_report.format_json(tracks, TAGS, 2, "mean", {}, thresholds))
+    assert report["thresholds"] == thresholds
+    assert report["tracks"][0]["passing"] == [
+        {"tag": "piano", "probability": 0.9, "threshold": 0.8},
+        {"tag": "voice", "probability": 0.6, "threshold": 0.5},
+    ]
+    for name, content in (("t.txt", text), ("t.csv", tag_report.format_csv(tracks, TAGS, 2, "mean", thresholds))):
+        (tmp_path / name).write_text(content)
+        assert tag_report.is_report(tmp_path / name), name
