@@ -113,7 +113,7 @@ def require_embeddings(backend: Backend, why: str) -> int:
     return backend.embedding_size
 
 
-def _check_input_shape(path: Path, shape: list) -> tuple[int | None, str]:
+def check_input_shape(path: Path, shape: list) -> tuple[int | None, str]:
     """(the fixed batch or None, the input kind) of an exported model's input `shape`, after checking
     that it is one of INPUT_SHAPES with a batch in front."""
     kinds = [kind for kind, item in INPUT_SHAPES.items() if list(shape[1:]) == list(item)]
@@ -162,13 +162,13 @@ class MindIRBackend(Backend):
             self.cell = nn.GraphCell(ms.load(str(path)))
         except (RuntimeError, ValueError, TypeError) as exc:
             raise UserError(f"{path}: not a loadable MindIR ({first_line(exc)})") from None
-        graph = _mindir_graph(path)
+        graph = mindir_graph(path)
         outputs = _mindir_output_shapes(graph)
         if len(graph.input) != 1 or len(outputs) not in (1, 2):
             raise UserError(
                 f"{path}: graph has {len(graph.input)} inputs and {len(outputs)} outputs, FCN-4 has 1 and 1 or 2"
             )
-        batch, input_kind = _check_input_shape(path, list(graph.input[0].tensor[0].dims))
+        batch, input_kind = check_input_shape(path, list(graph.input[0].tensor[0].dims))
         embedding = embedding_output_size(path, outputs)
         super().__init__(path, batch, int(outputs[0][-1]), input_kind, embedding)
 
@@ -181,7 +181,7 @@ class MindIRBackend(Backend):
         return outputs[0].asnumpy(), outputs[1].asnumpy()
 
 
-def _mindir_graph(path: Path):
+def mindir_graph(path: Path):
     """The graph proto of a MindIR file: its input and output shapes, which GraphCell does not expose.
 
     Parsed with the file format's own protobuf schema, as the deprecated `mindspore.load_mindir` does.
@@ -232,7 +232,7 @@ class OnnxBackend(Backend):
                 f"{path}: model has {len(inputs)} inputs and {len(outputs)} outputs, FCN-4 has 1 and 1 or 2"
             )
         self.input_name = inputs[0].name
-        batch, input_kind = _check_input_shape(path, list(inputs[0].shape))
+        batch, input_kind = check_input_shape(path, list(inputs[0].shape))
         embedding = embedding_output_size(path, [list(output.shape) for output in outputs])
         super().__init__(path, batch, int(outputs[0].shape[-1]), input_kind, embedding)
 

@@ -21,9 +21,9 @@ from src.inference import bin_protocol
 from src.inference.backends import (
     INPUT_SHAPES,
     Backend,
-    _check_input_shape,
-    _mindir_graph,
+    check_input_shape,
     embedding_output_size,
+    mindir_graph,
 )
 
 APP_DIR_VARIABLE = "FCN4_LITE_APP_DIR"
@@ -79,7 +79,7 @@ class LiteAppBackend(Backend):
         if not path.is_file():
             raise UserError(f"MindSpore Lite model {path} does not exist")
         self.path = path
-        batch, input_kind = _check_input_shape(path, list(_mindir_graph(path).input[0].tensor[0].dims))
+        batch, input_kind = check_input_shape(path, list(mindir_graph(path).input[0].tensor[0].dims))
         rows = batch or 1
         outputs = self._run_app(np.zeros((rows, *INPUT_SHAPES[input_kind]), np.float32))
         shapes = [[rows, output.size // rows] for output in outputs]

@@ -9,7 +9,7 @@ import pytest
 from src import features
 from src.errors import UserError
 from src.inference import tagging
-from src.inference.backends import INPUT_SHAPES, Backend, _check_input_shape
+from src.inference.backends import INPUT_SHAPES, Backend, check_input_shape
 from tests.helpers.models import write_tone
 
 CLIP = features.CLIP_SAMPLES
@@ -26,7 +26,7 @@ CLIP = features.CLIP_SAMPLES
     ],
 )
 def test_both_input_kinds_are_recognised_by_their_shape(shape, batch, kind):
-    assert _check_input_shape(Path("m.onnx"), shape) == (batch, kind)
+    assert check_input_shape(Path("m.onnx"), shape) == (batch, kind)
 
 
 @pytest.mark.parametrize(
@@ -34,7 +34,7 @@ def test_both_input_kinds_are_recognised_by_their_shape(shape, batch, kind):
 )
 def test_any_other_input_shape_is_a_one_line_error_naming_both_kinds(shape):
     with pytest.raises(UserError) as caught:
-        _check_input_shape(Path("m.onnx"), shape)
+        check_input_shape(Path("m.onnx"), shape)
     message = str(caught.value)
     assert "\n" not in message
     assert f"m.onnx: model input has shape {shape}" in message
