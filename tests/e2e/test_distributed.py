@@ -17,9 +17,8 @@ from src import checkpoint
 from src.cluster import distributed, replica_checks
 from src.cluster.distributed import World
 from src.errors import UserError
-from src.model_utils.config import get_config
 from src.musictagger import ModelParams, MusicTaggerCNN
-from tests.helpers.data_parallel import checkpoint_weights, paired_dataset
+from tests.helpers.data_parallel import checkpoint_weights, one_process_and_two_ranks
 from tests.helpers.datasets import make_corpus
 from tests.helpers.models import NARROW_CHANNELS
 from tests.helpers.msrun_jobs import (
@@ -130,32 +129,8 @@ def _digest(path: Path) -> str:
 def test_two_ranks_do_what_one_process_does_with_the_global_batch(corpus, tmp_path, mindspore_cpu):
     """2 ranks x batch 4 == 1 process x batch 8, to float32 rounding, once BatchNorm sees the same
     statistics (see paired_dataset); each rank reads a disjoint half and the replicas stay equal."""
-    seed = get_config([]).seed
-    clips = paired_dataset(corpus, tmp_path / "mr", seed)
-    common = ["--mr_path", str(tmp_path / "mr"), "--epoch_size", "1", "--eval_each_epoch", "False"]
-    single = run_script("train.py", *common, *NARROW, "--batch_size", "8", "--checkpoint_path", str(tmp_path / "one"))
-    assert single.returncode == 0, single.stderr[-3000:]
-    run(
-        2,
-        tmp_path / "logs",
-        *common,
-        "--batch_size",
-        "4",
-        "--checkpoint_path",
-        str(tmp_path / "two"),
-        MASTER_PORT=free_port(),
-    )
-
+    name, clips = one_process_and_two_ranks(corpus, tmp_path, 8)
     steps = clips // 8
-    name = f"MusicTagger-1_{steps}.ckpt"
-    assert sorted(p.name for p in (tmp_path / "two").glob("*.ckpt")) == [name], "rank 0 alone writes"
-    one, two = checkpoint_weights(tmp_path / "one" / name), checkpoint_weights(tmp_path / "two" / name)
-    assert one.keys() == two.keys()
-    for key in one:
-        # BatchNorm keeps its running variance unbiased, var * n / (n - 1) with n = batch x height x
-        # width on one device: at bn4 (4 x 8 map) n is 128 per rank and 256 in one process.
-        rtol = 5e-3 if key.endswith("moving_variance") else 1e-4
-        np.testing.assert_allclose(two[key], one[key], rtol=rtol, atol=1e-5, err_msg=key)
 
     records = _epoch_records(tmp_path / "logs")
     assert sorted(records) == [0, 1]

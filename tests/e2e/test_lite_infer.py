@@ -6,7 +6,6 @@ Outputs are compared with MindSpore's on the same inputs, and the chain's metric
 checkpoint and split. The project is copied (entry points linked) so that the build stays out of the work tree.
 """
 
-import json
 import os
 import shutil
 import subprocess
@@ -18,8 +17,8 @@ import pytest
 
 from src.inference import bin_protocol
 from src.musictagger import ModelParams
-from tests.helpers.datasets import make_corpus
-from tests.helpers.models import NARROW_CHANNELS, feature_batch, random_network, save_checkpoint
+from tests.helpers.chains import assert_chain_gives_eval_py_metrics, trained_chain
+from tests.helpers.models import feature_batch, random_network, save_checkpoint
 from tests.helpers.processes import ROOT, assert_one_line_error, run_script
 
 EXPORT_BATCH = 4  # val gets 9 clips here: the last .bin batch is padded
@@ -61,33 +60,7 @@ def lite_project(tmp_path_factory):
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """Corpus, MindRecord, a 1-epoch narrow checkpoint run, eval.py's JSON, and a config for the chain."""
-    root = tmp_path_factory.mktemp("lite_chain")
-    make_corpus(root, num_clips=20, seed=7, split_args=("--train_ratio", "0.55", "--split_seed", "2"))
-    ckpt, mr = str(root / "ckpt"), str(root / "mr")
-    result = run_script(
-        "train.py",
-        "--mr_path",
-        mr,
-        "--checkpoint_path",
-        ckpt,
-        "--channels",
-        str(list(NARROW_CHANNELS)),
-        "--batch_size",
-        "4",
-        "--epoch_size",
-        "1",
-        "--device_target",
-        "CPU",
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    result = run_script("eval.py", "--mr_path", mr, "--checkpoint_path", ckpt, "--device_target", "CPU")
-    assert result.returncode == 0, result.stderr[-3000:]
-    config = root / "chain.yaml"
-    config.write_text(
-        f"mr_path: {mr}\nexport_batch_size: {EXPORT_BATCH}\nresult_file: {root / 'postprocess.json'}\n"
-        "device_target: CPU\n"
-    )
-    return root, json.loads((root / "ckpt" / "eval_val.json").read_text()), config
+    return trained_chain(tmp_path_factory.mktemp("lite_chain"), EXPORT_BATCH)
 
 
 def export_lite(env, *args):
@@ -133,12 +106,7 @@ def test_lite_chain_gives_eval_py_metrics(lite_project, trained, tmp_path, minds
     logs = "".join((tmp_path / log).read_text() for log in ("build.log", "infer.log") if (tmp_path / log).exists())
     assert chain.returncode == 0, chain.stdout + chain.stderr + logs
     assert "build.sh: MindSpore Lite at" in (tmp_path / "build.log").read_text()
-    batches = -(-evaluated["num_samples"] // EXPORT_BATCH)
-    assert f"infer_count {batches}" in chain.stdout
-    assert chain.stdout.rstrip().endswith(f"AUC: {evaluated['reference_auc']:.5f}")
-    scored = json.loads((root / "postprocess.json").read_text())
-    for key in ("num_samples", "num_tags_scored", "roc_auc", "pr_auc", "reference_auc"):
-        assert scored[key] == pytest.approx(evaluated[key], abs=1e-6), key
+    assert_chain_gives_eval_py_metrics(chain.stdout, root, evaluated, EXPORT_BATCH)
     ckpt = next((root / "ckpt").glob("*best*.ckpt"))
     assert_outputs_match_mindspore(ckpt, tmp_path / "preprocess_Result" / "00_data", tmp_path / "result_Files")
 

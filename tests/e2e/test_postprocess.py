@@ -2,7 +2,6 @@
 eval.py, and export.py -> scripts/run_infer_310.sh (INFER_BACKEND=host: preprocess 310, src.inference.host_infer,
 postprocess) giving the same metrics as eval.py on the same checkpoint and split."""
 
-import json
 import os
 import subprocess
 import sys
@@ -10,8 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from tests.helpers.datasets import make_corpus
-from tests.helpers.models import NARROW_CHANNELS
+from tests.helpers.chains import assert_chain_gives_eval_py_metrics, trained_chain
 from tests.helpers.processes import ROOT, assert_one_line_error, run_script
 
 RUN_SH = ROOT / "scripts" / "run_infer_310.sh"
@@ -21,34 +19,7 @@ EXPORT_BATCH = 4  # val gets 9 clips here: the last .bin batch is padded
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """Corpus, MindRecord, a 1-epoch narrow checkpoint run, eval.py's JSON, and a config for the chain."""
-    root = tmp_path_factory.mktemp("chain")
-    make_corpus(root, num_clips=20, seed=7, split_args=("--train_ratio", "0.55", "--split_seed", "2"))
-    result = run_script(
-        "train.py",
-        "--mr_path",
-        str(root / "mr"),
-        "--checkpoint_path",
-        str(root / "ckpt"),
-        "--channels",
-        str(list(NARROW_CHANNELS)),
-        "--batch_size",
-        "4",
-        "--epoch_size",
-        "1",
-        "--device_target",
-        "CPU",
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    result = run_script(
-        "eval.py", "--mr_path", str(root / "mr"), "--checkpoint_path", str(root / "ckpt"), "--device_target", "CPU"
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    config = root / "chain.yaml"
-    config.write_text(
-        f"mr_path: {root / 'mr'}\nexport_batch_size: {EXPORT_BATCH}\n"
-        f"result_file: {root / 'postprocess.json'}\ndevice_target: CPU\n"
-    )
-    return root, json.loads((root / "ckpt" / "eval_val.json").read_text()), config
+    return trained_chain(tmp_path_factory.mktemp("chain"), EXPORT_BATCH)
 
 
 def test_host_chain_gives_eval_py_metrics(trained, tmp_path):
@@ -71,13 +42,7 @@ def test_host_chain_gives_eval_py_metrics(trained, tmp_path):
     )
 
     assert chain.returncode == 0, chain.stdout + chain.stderr + (tmp_path / "infer.log").read_text()
-    batches = -(-evaluated["num_samples"] // EXPORT_BATCH)
-    assert f"infer_count {batches}" in chain.stdout
-    assert chain.stdout.rstrip().endswith(f"AUC: {evaluated['reference_auc']:.5f}")
-    scored = json.loads((root / "postprocess.json").read_text())
-    for key in ("num_samples", "num_tags_scored", "roc_auc", "pr_auc", "reference_auc"):
-        assert scored[key] == pytest.approx(evaluated[key], abs=1e-6), key
-    assert [t["tag"] for t in scored["per_tag"]] == [t["tag"] for t in evaluated["per_tag"]]
+    assert_chain_gives_eval_py_metrics(chain.stdout, root, evaluated, EXPORT_BATCH)
     assert not (tmp_path / "build.log").exists(), "the host backend builds no C++ app"
 
 

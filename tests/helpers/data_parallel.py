@@ -50,3 +50,31 @@ def checkpoint_weights(path: Path) -> dict[str, np.ndarray]:
         for k, v in checkpoint.read(path).items()
         if not k.startswith(("epoch", "step")) and k != checkpoint.RUN_INFO_KEY
     }
+
+
+def one_process_and_two_ranks(corpus: Path, out: Path, global_batch: int, *extra: str) -> tuple[str, int]:
+    """Train one epoch on the paired dataset of `corpus` in one process at `global_batch` and in a 2-rank
+    msrun job at half of it (both with `extra`), and check that both end with the same weights and
+    optimizer state: to float32 rounding, and BatchNorm's running variance, which is kept unbiased with
+    n = batch x height x width of one device (at bn4, a 4 x 8 map: 128 per rank, 256 in one process), to
+    5e-3. Returns (the final checkpoint's name, the clips of the dataset); `out` holds one/, two/, logs/."""
+    from src.model_utils.config import get_config
+    from tests.helpers.msrun_jobs import NARROW, free_port, run
+    from tests.helpers.processes import run_script
+
+    clips = paired_dataset(corpus, out / "mr", get_config([]).seed)
+    common = ["--mr_path", str(out / "mr"), "--epoch_size", "1", "--eval_each_epoch", "False", *extra]
+    single = run_script("train.py", *common, *NARROW, "--batch_size", str(global_batch), "--checkpoint_path",
+                        str(out / "one"))  # fmt: skip
+    assert single.returncode == 0, single.stderr[-3000:]
+    run(2, out / "logs", *common, "--batch_size", str(global_batch // 2), "--checkpoint_path", str(out / "two"),
+        MASTER_PORT=free_port())  # fmt: skip
+    (name,) = [p.name for p in (out / "one").glob("MusicTagger-1_*.ckpt")]  # the epoch's end
+    assert sorted(p.name for p in (out / "two").glob("*.ckpt")) == [name], "rank 0 alone writes"
+    one, two = checkpoint_weights(out / "one" / name), checkpoint_weights(out / "two" / name)
+    assert one.keys() == two.keys()
+    assert np.abs(one["moment1.conv1.weight"]).max() > 0, "the comparison covers non-zero gradients"
+    for key in one:
+        rtol = 5e-3 if key.endswith("moving_variance") else 1e-4
+        np.testing.assert_allclose(two[key], one[key], rtol=rtol, atol=1e-5, err_msg=key)
+    return name, clips
