@@ -1,4 +1,5 @@
-"""Turn an annotated audio dataset (MTAT: annotations_final.csv + mp3 folders) into MindRecord shards.
+"""Turn an annotated audio dataset (MTAT: annotations_final.csv + mp3 folders; or info_format path_tags,
+mtg_jamendo, msd_lastfm) into MindRecord shards.
 
 python preprocess.py --audio_path ./data/mtat --mr_path ./data/mindrecord
 python preprocess.py --preprocess_mode 310 --mr_path ./data/mindrecord --result_path ./preprocess_Result
@@ -56,6 +57,7 @@ def dataset_spec(config: Config) -> DatasetSpec:
         drop_untagged=config.drop_untagged,
         num_consumer=config.num_consumer,
         follow_symlinks=config.follow_symlinks,
+        track_windows=config.track_windows,
     )
 
 

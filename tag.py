@@ -26,10 +26,9 @@ import sys
 import time
 from pathlib import Path
 
-from src.cli import run_command
+from src.cli import add_model_arguments, run_command
 from src.errors import UserError
 from src.features import CLIP_SECONDS
-from src.runtime import MODES  # the mode names only: src.runtime imports MindSpore inside its functions
 
 log = logging.getLogger("fcn4")
 
@@ -44,9 +43,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         required=True,
         help="checkpoint (.ckpt), MindIR (.mindir) or ONNX (.onnx) file, or zoo: the model zoo's trained FCN-4 "
         "(downloaded once into the cache folder; a checkpoint, so MindSpore is needed)",
-    )
-    parser.add_argument(
-        "--tags_file", default="", help="tag names, one per line, label 0 first (default: found beside the model)"
     )
     parser.add_argument("--top_k", type=int, default=5, help="tags shown per file (default 5)")
     parser.add_argument(
@@ -78,19 +74,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="",
         help="save NAME_taggram.png and NAME_tags.png per file here (replacing only plots tag.py wrote)",
     )
-    parser.add_argument(
-        "--device_target",
-        choices=("auto", "Ascend", "GPU", "CPU"),
-        default="auto",
-        help="device of a checkpoint or MindIR model (ONNX uses ONNX Runtime's)",
-    )
-    parser.add_argument(
-        "--mode",
-        choices=tuple(MODES),
-        default="graph",
-        help="MindSpore execution mode of a checkpoint or MindIR model: graph (default) or pynative "
-        "(op by op, slower; for debugging)",
-    )
+    add_model_arguments(parser)
     parser.add_argument(
         "--embeddings",
         default="",
@@ -106,8 +90,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--only_passing",
         action="store_true",
         help="show only the tags that pass their per-tag thresholds (eval.py --eval_split val chose them into "
-        "CKPT.thresholds.json beside a checkpoint; with --head, the head's own); CSV gains a passing_tags column, "
-        "JSON a passing list",
+        "CKPT.thresholds.json beside a checkpoint; with --head, the head's own; `pooled` marks a tag with too few "
+        "val positives for its own); CSV gains a passing_tags column, JSON a passing list",
     )
     parser.add_argument(
         "--thresholds",
@@ -132,20 +116,22 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from src.inference import tag_report
-    from src.inference.formats import backend_class, open_backend
+    from src.inference.backends import require_embeddings
+    from src.inference.formats import backend_class
     from src.inference.tagging import collect_audio, tag_tracks
+    from src.inference.tagging_model import open_tagging_model
     from src.pretrained import resolve
-    from src.tag_list import resolve_tags
 
     check_args(args)
     args.model = str(resolve(args.model))  # `zoo`: the model zoo's checkpoint, verified in the cache folder
     backend_class(args.model)  # an unknown suffix fails before any audio is looked at
     files = collect_audio(args.audio)
     names = _check_outputs(args, files)
-    backend = open_backend(args.model, args.device_target, args.mode)
-    head = _open_head(args, backend)
-    tags = head.tags if head else resolve_tags(args.model, backend.num_classes, args.tags_file, own=backend.own_tags)
-    thresholds = _thresholds(args, tags, head)
+    model = open_tagging_model(args.model, args.device_target, args.mode, args.tags_file, args.head)
+    if args.embeddings:
+        require_embeddings(model.backend, "--embeddings")
+    backend, head, tags = model.backend, model.head, model.tags
+    thresholds, sources = _thresholds(args, model)
     log.info("tagging %d file(s) with %s", len(files), backend.describe())
 
     began = time.perf_counter()
@@ -159,13 +145,13 @@ def run(args: argparse.Namespace) -> int:
         if track.error:
             log.warning("skipped %s: %s", track.path, track.error)
         elif args.format == "text" and not args.output:
-            tqdm.write(tag_report.format_text(track, tags, args.top_k, args.aggregate, thresholds))
+            tqdm.write(tag_report.format_text(track, tags, args.top_k, args.aggregate, thresholds, sources))
     elapsed = time.perf_counter() - began
     tagged = [t for t in tracks if not t.error]
     if not tagged:
         raise UserError(f"none of the {len(files)} file(s) could be decoded (see the warnings above)")
 
-    _write_report(args, tracks, tags, backend.kind, thresholds)
+    _write_report(args, tracks, tags, backend.kind, thresholds, sources)
     if args.plot_dir:
         for track in tagged:
             tag_report.save_plots(track, tags, Path(args.plot_dir), names[track.path], args.top_k, args.aggregate)
@@ -209,39 +195,26 @@ def _check_outputs(args: argparse.Namespace, files: list[Path]) -> dict[Path, st
     return names
 
 
-def _open_head(args: argparse.Namespace, backend):
-    """The --head to tag with (None without one); a model without embeddings is refused for --head and
-    --embeddings before any audio is decoded."""
-    from src.inference.backends import require_embeddings
-
-    if args.embeddings:
-        require_embeddings(backend, "--embeddings")
-    if not args.head:
-        return None
-    from src.heads.linear import check_fits, load_head
-
-    head = load_head(args.head)
-    check_fits(head, require_embeddings(backend, "--head"), args.model)
-    return head
-
-
-def _thresholds(args: argparse.Namespace, tags: list[str], head) -> list[float | None] | None:
-    """The per-tag thresholds when only the passing tags are asked for (--only_passing or --thresholds):
-    a --head's own (chosen on val by train_head.py), else the thresholds file's."""
+def _thresholds(args: argparse.Namespace, model) -> tuple[list[float | None], list[str]] | tuple[None, None]:
+    """The per-tag thresholds and how each was chosen (per tag or pooled) when only the passing tags are
+    asked for (--only_passing or --thresholds): --thresholds, else a --head's own (chosen on val by
+    train_head.py), else those beside the model (src.inference.tagging_model); (None, None) when not asked for."""
     if not (args.only_passing or args.thresholds):
-        return None
-    if head and not args.thresholds:
-        log.info("showing the tags that pass their thresholds (the head's: max F1, chosen on val)")
-        return head.decision_thresholds()
-    from src.decisions import for_tagging
+        return None, None
+    from src.inference.tagging_model import find_decisions
 
-    found = for_tagging(Path(args.model), args.thresholds, tags)
-    log.info("showing the tags that pass their thresholds (%s)", found.describe())
-    return found.thresholds
+    found = find_decisions(model, args.thresholds)
+    log.info("showing the tags that pass their thresholds (%s)", found.description)
+    return found.thresholds, found.sources
 
 
 def _write_report(
-    args: argparse.Namespace, tracks: list, tags: list[str], backend: str, thresholds: list[float | None] | None
+    args: argparse.Namespace,
+    tracks: list,
+    tags: list[str],
+    backend: str,
+    thresholds: list[float | None] | None,
+    sources: list[str] | None,
 ) -> None:
     from src.fileio import atomic_write_text
     from src.inference import tag_report
@@ -257,9 +230,11 @@ def _write_report(
             "hop_seconds": args.hop_seconds,
             "window_seconds": CLIP_SECONDS,
         }
-        text = tag_report.format_json(tracks, tags, args.top_k, args.aggregate, meta, thresholds)
+        text = tag_report.format_json(tracks, tags, args.top_k, args.aggregate, meta, thresholds, sources)
     else:
-        text = "\n".join(tag_report.format_text(t, tags, args.top_k, args.aggregate, thresholds) for t in tracks)
+        text = "\n".join(
+            tag_report.format_text(t, tags, args.top_k, args.aggregate, thresholds, sources) for t in tracks
+        )
         text += "\n"
     if args.output:
         atomic_write_text(args.output, text)

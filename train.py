@@ -23,6 +23,7 @@ from src.model_utils.config import Config
 from src.model_utils.moxing_adapter import cloud_sync
 from src.musictagger import ModelParams
 from src.preprocess.manifest import check_dataset
+from src.recipe_options import Schedule
 from src.runtime import setup_runtime
 from src.tag_list import read_tag_list
 from src.trainer import TrainOptions, train
@@ -38,9 +39,11 @@ def run(config: Config) -> int:
         config.mixed_precision,
         config.mode,
         config.memory_optimize_level,
+        config.cpu_cores,
+        config.deterministic,
     )
     world = distributed.setup(config.parallel_mode)
-    options = config.pick(TrainOptions, model=config.pick(ModelParams))
+    options = config.pick(TrainOptions, model=config.pick(ModelParams), schedule=config.pick(Schedule))
     if options.recompute != "none" and config.mode != "graph":
         raise UserError(
             f"recompute={options.recompute!r} needs mode graph (PyNative would update BatchNorm's moving "
@@ -60,6 +63,8 @@ def run(config: Config) -> int:
         log.warning("interrupted; rerun the same command with --resume True to continue from the last checkpoint")
         return EXIT_INTERRUPTED
     best = f"best val ROC-AUC {state.best_auc:.4f} at epoch {state.best_epoch}" if state.best_epoch else "no val split"
+    if state.stopped_early:
+        best += f", stopped early (patience {options.schedule.patience})"
     log.info(
         "done: %d epochs, %d steps, %s; checkpoints in %s",
         state.epoch,

@@ -5,7 +5,8 @@
 
 mr_path is a dataset preprocess.py made from your audio and annotations (its tags.txt lists your tags) with a
 train and a val split (and optionally test). The head is fitted on train (k-fold cross-validated), its
-per-tag thresholds chosen on val (max F1), and it is scored on val and test; see src.heads.training.
+per-tag thresholds chosen on val (max F1, guarded by threshold_min_positives and threshold_max_fpr: see
+src.thresholds), and it is scored on val and test; see src.heads.training.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ def run(config: Config) -> int:
     from src.model_loading import checkpoint_file, load_network
     from src.runtime import setup_runtime
     from src.tag_list import read_tag_list
+    from src.thresholds import Guard
 
     began = time.perf_counter()
     head_file = check_head_target(config.head_file)  # before the work, not after it
@@ -37,7 +39,8 @@ def run(config: Config) -> int:
     ckpt = checkpoint_file(config.checkpoint_path, config.ckpt_file, config.model_name, config.prefix)
     network = load_network(ckpt)
     data = training.split_embeddings(network, config.mr_path, tags, config.eval_batch_size, config.num_parallel_workers)
-    head, report = training.train_head(data, tags, config.head_folds, config.head_c, config.seed)
+    guard = Guard(config.threshold_min_positives, config.threshold_max_fpr)
+    head, report = training.train_head(data, tags, config.head_folds, config.head_c, config.seed, guard)
     report["wall_seconds"] = round(time.perf_counter() - began, 1)
     info = training.head_info(ckpt, network.params.to_dict(), report, config.head_c, config.head_folds, config.seed)
     head = dataclasses.replace(head, info=info)

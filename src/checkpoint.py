@@ -116,6 +116,9 @@ class TrainState:
     checkpoint: str = ""
     best_auc: float = -1.0
     best_epoch: int = 0
+    lr_now: float = 0.0  # lr_schedule plateau: the lowered lr (0: never lowered, the configured lr)
+    lr_reduced_epoch: int = 0
+    stopped_early: bool = False  # patience: the run ended before epoch_size
     # what a resume must match ({"batch_size", "seed", "data"}); empty in a state written before it was recorded
     trained_with: dict = field(default_factory=dict)
 

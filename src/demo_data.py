@@ -544,7 +544,9 @@ def _consonants(clock: _Clock, notes: int, rng: np.random.Generator) -> np.ndarr
 
 
 @dataclass(frozen=True)
-class _ClipJob:
+class ClipJob:
+    """One clip to synthesise: its file, its factors, and the (seed, index) of its random stream."""
+
     path: Path
     factors: Factors
     seed: int
@@ -552,7 +554,7 @@ class _ClipJob:
     duration_s: float
 
 
-def _write_clip(job: _ClipJob) -> None:
+def _write_clip(job: ClipJob) -> None:
     audio = synthesize(job.factors, job.duration_s, _rng(job.seed, _CLIP, job.index))
     atomic_write_bytes(job.path, _mp3_bytes(audio))
 
@@ -563,7 +565,8 @@ def _mp3_bytes(audio: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def _write_clips(jobs: list[_ClipJob], workers: int) -> None:
+def write_clips(jobs: list[ClipJob], workers: int) -> None:
+    """Synthesise and write every job's mp3; the bytes depend on the jobs only, never on `workers`."""
     if workers <= 1:
         for job in jobs:
             _write_clip(job)
@@ -572,7 +575,7 @@ def _write_clips(jobs: list[_ClipJob], workers: int) -> None:
         list(pool.map(_write_clip, jobs, chunksize=4))
 
 
-def _write_broken_files(root: Path, factors: Factors, seed: int) -> None:
+def write_broken_files(root: Path, factors: Factors, seed: int) -> None:
     """The broken files of `BROKEN_PATHS`: empty, truncated, undecodable, and one left missing."""
     for path in EMPTY_MTAT_PATHS:
         atomic_write_bytes(root / path, b"")
@@ -583,7 +586,7 @@ def _write_broken_files(root: Path, factors: Factors, seed: int) -> None:
     (root / MISSING_PATH).unlink(missing_ok=True)
 
 
-def _annotations_csv(ids: Sequence[int], labels: np.ndarray, paths: Sequence[str]) -> bytes:
+def annotations_csv(ids: Sequence[int], labels: np.ndarray, paths: Sequence[str]) -> bytes:
     """MTAT's format: tab-separated, every field (header included) in double quotes."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter="\t", quoting=csv.QUOTE_ALL, lineterminator="\n")
@@ -611,11 +614,11 @@ def generate_corpus(
     root = Path(root)
     paths = clip_paths(num_clips, seed) + (list(BROKEN_PATHS) if inject_broken else [])
     factors = design_factors(len(paths), seed)
-    jobs = [_ClipJob(root / paths[i], factors[i], seed, i, duration_s) for i in range(num_clips)]
-    _write_clips(jobs, workers)
+    jobs = [ClipJob(root / paths[i], factors[i], seed, i, duration_s) for i in range(num_clips)]
+    write_clips(jobs, workers)
     if inject_broken:
-        _write_broken_files(root, factors[num_clips], seed)
-    atomic_write_bytes(root / CSV_NAME, _annotations_csv(clip_ids(len(paths), seed), label_matrix(factors), paths))
+        write_broken_files(root, factors[num_clips], seed)
+    atomic_write_bytes(root / CSV_NAME, annotations_csv(clip_ids(len(paths), seed), label_matrix(factors), paths))
     return root
 
 

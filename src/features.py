@@ -10,6 +10,9 @@ reference (Choi et al. 2016 and the MindSpore model-zoo FCN-4):
     librosa.load(path, sr=12000) -> fix to 29.12 s (349440 samples) ->
     amplitude_to_db(melspectrogram(n_fft=512, hop_length=256, n_mels=96))  # (1, 96, 1366)
 
+Full-length tracks (MTG-Jamendo) are cut here too: `track_window` gives window k of n evenly spaced
+29.12 s windows (n = 1 is the centre crop above), `windows_in` how many whole windows a track holds.
+
 Warm-up: the first `librosa.load` in a process costs about 2 s with a warm numba cache and
 about 25 s with a cold one. The time is not the resampler (soxr's first call takes ~10 ms)
 but the imports `librosa.load` triggers lazily (scipy.signal, numba) and the numba
@@ -165,6 +168,26 @@ def fix_length(y: np.ndarray) -> np.ndarray:
         return np.pad(y, (0, CLIP_SAMPLES - y.size))
     start = (y.size - CLIP_SAMPLES) // 2
     return y[start : start + CLIP_SAMPLES]
+
+
+def track_window(y: np.ndarray, index: int = 0, count: int = 1) -> np.ndarray:
+    """Window `index` of `count` cut from a full track: exactly CLIP_SAMPLES samples, dtype kept.
+
+    The windows are spread evenly: equal gaps before the first, between windows and after the last
+    (window k starts at k * CLIP_SAMPLES + (k + 1) * gap, gap = (len(y) - count * CLIP_SAMPLES) / (count + 1),
+    rounded down). count=1 is the reference's centre crop, fix_length(y); windows overlap evenly when
+    the track is shorter than count windows, and a track shorter than one window is zero-padded.
+    """
+    if not 0 <= index < count:
+        raise ValueError(f"window index {index} is not in 0..{count - 1}")
+    start = index * CLIP_SAMPLES + (index + 1) * (y.size - count * CLIP_SAMPLES) // (count + 1)
+    start = min(max(start, 0), max(y.size - CLIP_SAMPLES, 0))
+    return fix_length(y[start : start + CLIP_SAMPLES])
+
+
+def windows_in(seconds: float, most: int) -> int:
+    """How many whole CLIP_SECONDS windows track_window cuts from a track of `seconds`: 1 to `most`."""
+    return int(min(max(seconds // CLIP_SECONDS, 1), most))
 
 
 @functools.cache

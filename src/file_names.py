@@ -13,6 +13,7 @@ them, so their names live here and every other module imports them.
       preprocess_work/ (while unfinished)      model_params.json        the network's shape
         chunks/  gathered by multi-host runs   tags.txt                 the run's tag list
                                                eval_SPLIT.json          eval.py's result
+                                               eval_SPLIT.scores.npz    its per-clip scores (save_scores)
                                                CKPT.thresholds.json     per-tag thresholds (eval.py on val)
                                                .train.lock              held while train.py runs
 """
@@ -43,6 +44,7 @@ METRICS_FILE = "metrics.jsonl"
 CHECKPOINT_SUFFIX = ".ckpt"
 TRAIN_LOCK = ".train.lock"  # held by the train.py writing the folder; names its pid and host
 THRESHOLDS_SUFFIX = ".thresholds.json"  # CKPT.thresholds.json: a checkpoint's per-tag thresholds
+SCORES_SUFFIX = ".scores.npz"  # RESULT.scores.npz beside eval.py's RESULT.json: per-clip labels and scores
 
 # ---- beside an exported model
 TAGS_SIDECAR_SUFFIX = ".tags.txt"
@@ -99,6 +101,13 @@ def is_step_checkpoint(name: str, prefix: str) -> bool:
 def eval_result(split: str) -> str:
     """eval.py's JSON result for a split, inside the run folder."""
     return f"eval_{split}.json"
+
+
+def scores_file(result: str | Path) -> Path:
+    """`RESULT.scores.npz` beside eval.py's JSON result `RESULT.json` (eval_SPLIT.scores.npz by default): the
+    per-clip labels, scores and clip ids eval.py --save_scores True writes (src.saved_scores)."""
+    result = Path(result)
+    return result.with_name(result.stem + SCORES_SUFFIX)
 
 
 def thresholds_file(folder: str | Path, checkpoint: str | Path) -> Path:

@@ -134,17 +134,38 @@ def setup_runtime(
     mixed_precision: bool = False,
     mode: str = "graph",
     memory_optimize_level: str | None = None,
+    cpu_cores: int = 0,
+    deterministic: bool = False,
 ) -> str:
-    """An entry point's process-wide set-up: device (use_device), execution mode (graph by default, as the
-    reference), seed and, when given, MindSpore's memory optimize level; returns the device name used."""
+    """An entry point's process-wide set-up: the CPU cores it may use (pin_cpu_cores), device (use_device),
+    execution mode (graph by default, as the reference), seed, deterministic kernels if asked and, when given,
+    MindSpore's memory optimize level; returns the device name used."""
     import mindspore as ms
 
+    pin_cpu_cores(cpu_cores)
     device = use_device(device_target, device_id, mixed_precision)
     set_mode(mode)
     ms.set_seed(seed)
+    if deterministic:
+        ms.set_deterministic(True)  # Ascend/GPU kernels; MindSpore's CPU kernels are deterministic already
     if memory_optimize_level is not None:
         set_memory_optimize_level(memory_optimize_level)
     return device
+
+
+def pin_cpu_cores(count: int) -> None:
+    """Let this process use only its first `count` usable cores (0: all of them), before MindSpore's first op.
+
+    MindSpore's CPU kernels split their work by the number of usable cores, so the same run gives other
+    last bits on a machine with another core count; the same cpu_cores on both makes them agree (README,
+    Reproducibility)."""
+    if count == 0:
+        return
+    usable = sorted(os.sched_getaffinity(0))
+    if count > len(usable):
+        raise UserError(f"cpu_cores={count}: this process may use only {len(usable)} cores")
+    os.sched_setaffinity(0, usable[:count])
+    log.info("CPU pinned to %d of %d usable cores (cpu_cores)", count, len(usable))
 
 
 def set_memory_optimize_level(level: str) -> None:

@@ -23,13 +23,21 @@ from src.loss import BCELoss
 RECOMPUTE = {"none": (), "block1": (1,), "all": (1, 2, 3, 4)}
 
 
-def build_train_cell(network, lr: float, loss_scale: float, mixed_precision: bool = False):
-    """Network + BCE + Adam wrapped in a one-step train cell with the reference loss scaling."""
+def build_train_cell(network, lr: float, loss_scale: float, mixed_precision: bool = False, weight_decay: float = 0.0):
+    """Network + BCE + Adam wrapped in a one-step train cell with the reference loss scaling.
+
+    weight_decay (0 in the reference) is Adam's L2 term on the conv and dense weights only: BatchNorm's scale
+    and shift and the dense bias are not decayed, as is usual for BatchNorm networks."""
     import mindspore.amp as amp
 
     if mixed_precision:
         network = amp.auto_mixed_precision(network, "O2")
-    optimizer = nn.Adam(network.trainable_params(), learning_rate=lr, loss_scale=loss_scale)
+    params = network.trainable_params()
+    if weight_decay:
+        decayed = [p for p in params if p.name.endswith(".weight")]
+        others = [p for p in params if not p.name.endswith(".weight")]
+        params = [{"params": decayed, "weight_decay": weight_decay}, {"params": others, "weight_decay": 0.0}]
+    optimizer = nn.Adam(params, learning_rate=lr, loss_scale=loss_scale)
     train_cell = nn.TrainOneStepCell(nn.WithLossCell(network, BCELoss()), optimizer, sens=loss_scale)
     train_cell.set_train()
     return train_cell
@@ -41,11 +49,26 @@ class TrainStep:
     whatever N) is what checkpoints save and a resume loads; the accumulation buffers are not in it,
     since they are zero at every step boundary, where every checkpoint is taken."""
 
-    def __init__(self, network, lr: float, loss_scale: float, mixed_precision: bool = False, accumulation: int = 1):
-        self.cell = build_train_cell(network, lr, loss_scale, mixed_precision)
+    def __init__(
+        self,
+        network,
+        lr: float,
+        loss_scale: float,
+        mixed_precision: bool = False,
+        accumulation: int = 1,
+        weight_decay: float = 0.0,
+    ):
+        self.cell = build_train_cell(network, lr, loss_scale, mixed_precision, weight_decay)
         self.accumulation = accumulation
+        self.lr = lr
         if accumulation > 1:
             self._accumulate, self._apply = _accumulation_cells(self.cell, accumulation)
+
+    def set_lr(self, lr: float) -> None:
+        """The learning rate of the next steps (Adam's learning_rate parameter, saved in checkpoints)."""
+        if lr != self.lr:
+            self.cell.optimizer.learning_rate.set_data(ms.Tensor(lr, ms.float32))
+            self.lr = lr
 
     def step(self, batches: list) -> float:
         """One optimizer step over `batches` (exactly `accumulation` (feature, label) pairs); the mean loss."""

@@ -41,6 +41,7 @@ from src.interrupts import Interrupts, stop_at_safe_points
 from src.metrics import summarize
 from src.model_loading import checkpoint_file
 from src.musictagger import ModelParams, build_network
+from src.recipe_options import Schedule
 from src.train_step import RECOMPUTE, TrainStep, build_train_cell, optimizer_steps
 
 __all__ = ["TrainOptions", "Trainer", "build_train_cell", "train"]
@@ -74,6 +75,8 @@ class TrainOptions:
     pre_trained: bool
     pre_trained_ckpt: str
     model_name: str
+    weight_decay: float = 0.0
+    schedule: Schedule = Schedule(lr=0.0005)
 
 
 def train(options: TrainOptions, tags: list[str], world: World, mirror: Mirror | None, run_config: dict) -> TrainState:
@@ -108,7 +111,12 @@ class Trainer:
         self.network = build_network(self.params)
         self.network.recompute_blocks(RECOMPUTE[options.recompute])
         self.step = TrainStep(
-            self.network, options.lr, options.loss_scale, options.mixed_precision, options.grad_accumulation
+            self.network,
+            options.lr,
+            options.loss_scale,
+            options.mixed_precision,
+            options.grad_accumulation,
+            options.weight_decay,
         )
         self.train_cell = self.step.cell
         self.state = TrainState()
@@ -124,6 +132,7 @@ class Trainer:
         if self.world.is_main:
             check_writable_dir(self.out, "checkpoint_path")
         self.steps = self._steps_per_epoch()
+        self._check_schedule()
         self.state.trained_with = run_folder.trained_with(cfg.batch_size, cfg.seed, cfg.mr_path, cfg.grad_accumulation)
         previous = run_folder.resume_point(self.out, self.world) if cfg.resume else None
         if previous is not None:
@@ -154,6 +163,8 @@ class Trainer:
     def fit(self) -> TrainState:
         """Every remaining epoch, each ending in a checkpoint; the state where the run ends."""
         for epoch in range(self.state.epoch, self.options.epoch_size):
+            if self.options.schedule.should_stop(self.state):
+                break
             memory.reset_peak()
             record = self._run_epoch(epoch, self.steps)
             val_auc = self._validate(record)
@@ -177,6 +188,23 @@ class Trainer:
                 f"train split has {rows} clips, fewer than batch_size={cfg.batch_size}{accumulation}{devices}"
             )
         return steps
+
+    def _check_schedule(self) -> None:
+        """Early stopping and the plateau schedule read rank 0's validation ROC-AUC after every epoch."""
+        schedule = self.options.schedule
+        if not schedule.needs_validation:
+            return
+        what = f"patience={schedule.patience}" if schedule.patience else "lr_schedule=plateau"
+        if not self.has_val:
+            raise UserError(
+                f"{what} needs a validation ROC-AUC after every epoch: eval_each_epoch True and a val split "
+                f"in {self.options.mr_path}"
+            )
+        if self.world.size > 1:
+            raise UserError(
+                f"{what} decides on rank 0's validation alone, which data-parallel ranks do not share yet; "
+                f"use lr_schedule constant or cosine and patience 0 with {self.world.size} devices"
+            )
 
     def _epoch_data(self, epoch: int, steps: int):
         """This rank's (id, feature, label) batches; the same seed on every rank, so the shards are disjoint.
@@ -216,6 +244,7 @@ class Trainer:
         )
         batches = self._epoch_data(epoch, steps).create_tuple_iterator(num_epochs=1)
         for step, group in enumerate(optimizer_steps(batches, cfg.grad_accumulation), start=start_step + 1):
+            self.step.set_lr(cfg.schedule.step_lr(self.state, steps * cfg.epoch_size))
             loss = self.step.step([(feature, label) for _, feature, label in group])
             if not np.isfinite(loss):
                 raise UserError(f"loss became {loss} at epoch {epoch + 1} step {step}; lower lr or check the data")
@@ -236,6 +265,7 @@ class Trainer:
             "train_loss": replica_checks.mean_loss(self.world, losses),
             "samples_per_s": round(len(losses) * global_batch / seconds, 3),
             "seconds": round(seconds, 2),
+            "lr": float(f"{self.step.lr:.6g}"),
         }
         record.update(replica_checks.replica_report(self.world, self.network, epoch, clips))
         return record
@@ -264,6 +294,17 @@ class Trainer:
             self.publish(self.out / METRICS_FILE)
         log.info("epoch %d: %s", epoch + 1, ", ".join(f"{k}={v}" for k, v in record.items() if k != "epoch"))
         self.state.epoch, self.state.step_in_epoch = epoch + 1, 0
+        if change := self.options.schedule.end_epoch(self.state):
+            log.info("epoch %d: %s", epoch + 1, change)
+        if self.options.schedule.should_stop(self.state) and epoch + 1 < self.options.epoch_size:
+            self.state.stopped_early = True
+            log.info(
+                "early stop after epoch %d: no better val ROC-AUC for %d epochs (best %.4f at epoch %d)",
+                epoch + 1,
+                self.options.schedule.patience,
+                self.state.best_auc,
+                self.state.best_epoch,
+            )
         self._save_step_checkpoint(epoch + 1, self.steps)
 
     def _save_step_checkpoint(self, epoch: int, step: int) -> None:

@@ -17,6 +17,7 @@ import numpy as np
 
 from src.errors import UserError, first_line
 from src.fileio import atomic_path, atomic_write_json
+from src.thresholds import PER_TAG, SOURCES, Guard, describe_choice
 
 ARRAYS = ("weights", "bias", "thresholds", "tags")  # the .npz holds exactly these
 FORMAT = "fcn4-linear-head"  # the sidecar's "format", also how an earlier head is recognised before replacing it
@@ -41,6 +42,28 @@ class LinearHead:
     def decision_thresholds(self) -> list[float | None]:
         """The thresholds in src/thresholds.py's form (None: the tag is never given)."""
         return [None if np.isnan(t) else float(t) for t in self.thresholds]
+
+    def threshold_sources(self) -> list[str]:
+        """Per tag, how its threshold was chosen (the sidecar's threshold_sources; a head written before the
+        guard, or without its sidecar, has every tag's own: PER_TAG)."""
+        sources = self.info.get("threshold_sources")
+        if isinstance(sources, list) and len(sources) == len(self.tags) and all(s in SOURCES for s in sources):
+            return sources
+        return [PER_TAG] * len(self.tags)
+
+    def describe_thresholds(self) -> str:
+        """How the thresholds were chosen, in words (src.thresholds.describe_choice)."""
+        count, fpr, pooled, overall = (
+            self._number(key)
+            for key in ("threshold_min_positives", "threshold_max_fpr", "pooled_threshold", "overall_threshold")
+        )
+        guard = Guard(int(count or 0), 1.0 if fpr is None else fpr)
+        return f"max F1, chosen on val, {describe_choice(guard, self.threshold_sources(), pooled, overall)}"
+
+    def _number(self, key: str) -> float | None:
+        """The sidecar's number under key, None when absent (a head written before the guard) or not a number."""
+        value = self.info.get(key)
+        return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
     def predict(self, embeddings: np.ndarray) -> np.ndarray:
         """(N, D) embeddings -> (N, C) float32 probabilities."""

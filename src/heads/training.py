@@ -18,7 +18,7 @@ from src.file_names import split_shards
 from src.heads import fit
 from src.heads.linear import LinearHead
 from src.metrics import summarize
-from src.thresholds import choose_thresholds, decide, precision_recall_f1
+from src.thresholds import Guard, choose_guarded, decide, describe_choice, precision_recall_f1
 
 log = logging.getLogger("fcn4")
 
@@ -45,9 +45,12 @@ def split_embeddings(network, mr_path: str, tags: list[str], batch_size: int, wo
     return found
 
 
-def train_head(data: dict[str, tuple], tags: list[str], folds: int, c: float, seed: int) -> tuple[LinearHead, dict]:
+def train_head(
+    data: dict[str, tuple], tags: list[str], folds: int, c: float, seed: int, guard: Guard
+) -> tuple[LinearHead, dict]:
     """The head fitted on data's train split and its report: cross-validation on train, ROC-AUC/PR-AUC on
-    val (and test), thresholds (max F1 on val), F1 at them on test."""
+    val (and test), thresholds (max F1 on val, guarded: src.thresholds.choose_guarded) and how each was
+    chosen, F1 at them on test."""
     train_x, train_y = data[FIT_SPLIT]
     if len(train_x) < folds:
         raise UserError(f"head_folds={folds}: the train split has only {len(train_x)} clips")
@@ -56,13 +59,25 @@ def train_head(data: dict[str, tuple], tags: list[str], folds: int, c: float, se
     weights, bias = fit.fit(train_x, train_y, c, seed)
     scores = {split: fit.probabilities(x, weights, bias) for split, (x, _) in data.items() if split != FIT_SPLIT}
     val_y = data[THRESHOLD_SPLIT][1]
-    chosen = choose_thresholds(val_y, scores[THRESHOLD_SPLIT], "f1", 0.0)
+    choice = choose_guarded(val_y, scores[THRESHOLD_SPLIT], "f1", 0.0, guard)
+    chosen = choice.thresholds
     for split, split_scores in scores.items():
         report[split] = _scores(summarize(data[split][1], split_scores, tags))
     if TEST_SPLIT in scores:
         report[TEST_SPLIT].update(f1_at_thresholds(data[TEST_SPLIT][1], scores[TEST_SPLIT], chosen, tags))
     report["f1_chosen_on_val"] = f1_at_thresholds(val_y, scores[THRESHOLD_SPLIT], chosen, tags)["macro_f1"]
     thresholds = np.array([np.nan if t is None else t for t in chosen])  # NaN: never a yes (no positive on val)
+    report.update(
+        {
+            "threshold_min_positives": guard.min_positives,
+            "threshold_max_fpr": guard.max_fpr,
+            "pooled_threshold": choice.pooled,
+            "overall_threshold": choice.overall,
+            "threshold_sources": choice.sources,
+            "threshold_positives": choice.positives,
+            "threshold_fprs": choice.fprs,
+        }
+    )
     report["fit_seconds"] = round(time.perf_counter() - began, 2)
     report["clips"] = {split: len(x) for split, (x, _) in data.items()}
     return LinearHead(weights, bias, thresholds, list(tags)), report
@@ -95,6 +110,9 @@ def summary_lines(report: dict) -> list[str]:
             if "micro_f1" in scores:
                 line += f", F1 at the val thresholds micro {_fmt(scores['micro_f1'])} macro {_fmt(scores['macro_f1'])}"
             lines.append(line)
+    guard = Guard(report["threshold_min_positives"], report["threshold_max_fpr"])
+    how = describe_choice(guard, report["threshold_sources"], report["pooled_threshold"], report["overall_threshold"])
+    lines.append(f"thresholds: max F1 on val, {how}")
     return lines
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from src.errors import UserError, first_line
-from src.features import FEATURE_SHAPE, AudioError, fix_length, load_audio
+from src.features import FEATURE_SHAPE, AudioError, load_audio, track_window
 from src.file_names import MANIFEST_FILE
 
 DATA_DIR = "00_data"
@@ -161,7 +161,8 @@ def dump_split(
 
 def clip_waveforms(mr_dir: str | Path, info_path: str = "") -> Callable[[np.ndarray], np.ndarray]:
     """A function from clip ids (n,) to their samples (n, CLIP_SAMPLES) float32, decoded and cut as
-    preprocessing did (load_audio, fix_length) from the audio the dataset in mr_dir was made from.
+    preprocessing did (load_audio, then fix_length, or the row's window of its track) from the audio the
+    dataset in mr_dir was made from.
 
     The clip paths come from the annotation file its manifest records (audio_path/info_name, or
     info_path), checked by sha256 so that every clip is the one its label belongs to; a clip that
@@ -169,7 +170,8 @@ def clip_waveforms(mr_dir: str | Path, info_path: str = "") -> Callable[[np.ndar
     """
     from src.preprocess.annotations import read_annotations, resolve_clip_path
     from src.preprocess.manifest import read_manifest
-    from src.preprocess.plan import file_sha256
+    from src.preprocess.plan import annotations_sha256
+    from src.preprocess.windows import track_rows
 
     manifest = read_manifest(mr_dir) or {}
     settings, root = manifest.get("config", {}), manifest.get("paths", {}).get("audio_path")
@@ -179,20 +181,27 @@ def clip_waveforms(mr_dir: str | Path, info_path: str = "") -> Callable[[np.ndar
             f"the clips from the audio the dataset was made from (re-run preprocess.py)"
         )
     csv_path = Path(info_path) if info_path else Path(root) / settings["info_name"]
-    if not csv_path.is_file() or file_sha256(csv_path) != settings["annotations_sha256"]:
+    annotations = read_annotations(csv_path, settings.get("info_format", "mtat")) if csv_path.exists() else None
+    if annotations is None or annotations_sha256(annotations) != settings["annotations_sha256"]:
         raise UserError(
             f"annotation file {csv_path} is missing or not the one {mr_dir} was made from (sha256 differs); "
             f"export_input=waveform needs it to find each clip's audio (set info_path)"
         )
-    annotations = read_annotations(csv_path, settings.get("info_format", "mtat"))
-    mp3_paths = dict(zip(annotations.clip_ids.tolist(), annotations.mp3_paths, strict=True))
+    tracks, window, count, ids = track_rows(
+        annotations.clip_ids, annotations.durations, settings.get("track_windows", 1), csv_path
+    )
+    rows = {
+        int(i): (annotations.mp3_paths[t], int(k), int(n))
+        for i, t, k, n in zip(ids, tracks, window, count, strict=True)
+    }
 
     def waveform(clip_id: int) -> np.ndarray:
-        if clip_id not in mp3_paths:
+        if clip_id not in rows:
             raise UserError(f"clip {clip_id} of {mr_dir} is not in {csv_path}")
-        path = resolve_clip_path(root, mp3_paths[clip_id], settings.get("follow_symlinks", False))
+        mp3_path, index, windows = rows[clip_id]
+        path = resolve_clip_path(root, mp3_path, settings.get("follow_symlinks", False))
         try:
-            return fix_length(load_audio(path))
+            return track_window(load_audio(path), index, windows)
         except AudioError as exc:
             raise UserError(
                 f"clip {clip_id} ({path}): {exc.reason}; export_input=waveform needs the audio of every clip "

@@ -21,9 +21,12 @@ def predict(
     num_parallel_workers: int = 2,
     progress: bool = True,
     embeddings: bool = False,
-) -> tuple[np.ndarray, np.ndarray]:
+    with_ids: bool = False,
+) -> tuple[np.ndarray, ...]:
     """Probabilities and labels for every clip of a split, in file order: ((N, C), (N, C)); with `embeddings`,
-    the (N, D) embeddings before the dense layer instead of the probabilities (num_classes: the dataset's)."""
+    the (N, D) embeddings before the dense layer instead of the probabilities (num_classes: the dataset's);
+    with `with_ids`, the clip ids (N,) int32 of the rows (the MindRecord `id`) follow, for files that name
+    each clip (eval.py --save_scores)."""
     network.set_train(False)
     cell = network
     if embeddings:
@@ -31,11 +34,11 @@ def predict(
 
         cell = TagsAndEmbedding(network)
     data = create_dataset(
-        mr_dir, split, batch_size, num_classes, training=False, num_parallel_workers=num_parallel_workers
+        mr_dir, split, batch_size, num_classes, training=False, num_parallel_workers=num_parallel_workers, with_ids=True
     )
-    scores, labels = [], []
+    scores, labels, ids = [], [], []
     total = data.get_dataset_size()
-    for feature, label in tqdm(
+    for clip_ids, feature, label in tqdm(
         data.create_tuple_iterator(num_epochs=1),
         total=total,
         desc=f"eval {split}",
@@ -46,7 +49,9 @@ def predict(
         outputs = cell(feature)
         scores.append((outputs[1] if embeddings else outputs).asnumpy())
         labels.append(label.asnumpy())
+        ids.append(clip_ids.asnumpy().reshape(-1))
     network.set_train(True)
     if not scores:
         raise UserError(f"split '{split}' in {mr_dir} has no clips to evaluate")
-    return np.concatenate(scores), np.concatenate(labels).astype(np.int32)
+    found = np.concatenate(scores), np.concatenate(labels).astype(np.int32)
+    return (*found, np.concatenate(ids).astype(np.int32)) if with_ids else found

@@ -17,7 +17,7 @@ from src.errors import UserError
 from src.features import CLIP_SECONDS
 from src.fileio import atomic_path
 from src.inference.tagging import Track
-from src.thresholds import decide
+from src.thresholds import PER_TAG, decide
 
 CSV_COLUMNS = ("path", "duration_s", "windows", "error", "top_tags")  # then one column per tag
 JSON_KEYS = frozenset({"aggregate", "tags", "tracks", "skipped"})
@@ -25,7 +25,7 @@ JSON_KEYS = frozenset({"aggregate", "tags", "tracks", "skipped"})
 TEXT_LINE = re.compile(
     r".+  \(\d+\.\d s, \d+ window\(s\), (mean|max) over windows\)"
     r"|.+: skipped \(.*\)"
-    r"|  .+  \d\.\d{3}(  \(>= \d\.\d{3}\))?"
+    r"|  .+  \d\.\d{3}(  \(>= \d\.\d{3}(, pooled)?\))?"
     r"|  \(no tag passes its threshold\)"
 )
 PASSING_COLUMN = "passing_tags"  # after CSV_COLUMNS, with thresholds
@@ -42,26 +42,37 @@ def top_tags(track: Track, tags: list[str], k: int, aggregate: str) -> list[tupl
 
 
 def passing_tags(
-    track: Track, tags: list[str], aggregate: str, thresholds: list[float | None]
-) -> list[tuple[str, float, float]]:
-    """The (tag, probability, threshold) of every tag that passes its threshold, most probable first."""
+    track: Track, tags: list[str], aggregate: str, thresholds: list[float | None], sources: list[str] | None = None
+) -> list[tuple[str, float, float, str]]:
+    """The (tag, probability, threshold, how the threshold was chosen: src.thresholds.SOURCES; all PER_TAG
+    without sources) of every tag that passes its threshold, most probable first."""
     scores = track.aggregate(aggregate)
     passed = decide(scores[None, :], thresholds)[0]
-    return [(tags[i], float(scores[i]), thresholds[i]) for i in np.argsort(-scores, kind="stable") if passed[i]]
+    sources = sources or [PER_TAG] * len(tags)
+    order = np.argsort(-scores, kind="stable")
+    return [(tags[i], float(scores[i]), thresholds[i], sources[i]) for i in order if passed[i]]
 
 
 def format_text(
-    track: Track, tags: list[str], k: int, aggregate: str, thresholds: list[float | None] | None = None
+    track: Track,
+    tags: list[str],
+    k: int,
+    aggregate: str,
+    thresholds: list[float | None] | None = None,
+    sources: list[str] | None = None,
 ) -> str:
     """A few lines per track: the file, its length and window count, then its top-k tags (with
-    thresholds: the tags that pass theirs, with the threshold)."""
+    thresholds: the tags that pass theirs, with the threshold, marked `pooled` when it is not the tag's own)."""
     if track.error:
         return f"{track.path}: skipped ({track.error})"
     header = f"{track.path}  ({track.duration_s:.1f} s, {len(track.starts_s)} window(s), {aggregate} over windows)"
     if thresholds is not None:
-        passing = passing_tags(track, tags, aggregate, thresholds)
+        passing = passing_tags(track, tags, aggregate, thresholds, sources)
         width = max([len(tag) for tag, *_ in passing], default=0)
-        lines = [f"  {tag:<{width}}  {score:.3f}  (>= {limit:.3f})" for tag, score, limit in passing]
+        lines = [
+            f"  {tag:<{width}}  {score:.3f}  (>= {limit:.3f}{'' if source == PER_TAG else ', pooled'})"
+            for tag, score, limit, source in passing
+        ]
         return "\n".join([header, *(lines or ["  (no tag passes its threshold)"])])
     top = top_tags(track, tags, k, aggregate)
     width = max(len(tag) for tag, _ in top)
@@ -104,31 +115,44 @@ def format_json(
     aggregate: str,
     meta: dict,
     thresholds: list[float | None] | None = None,
+    sources: list[str] | None = None,
 ) -> str:
     """`meta` plus `tracks` (top-k, mean, max, window starts and the per-window taggram; with thresholds,
-    also `passing`, and the report's `thresholds` per tag) and `skipped`."""
+    also `passing`, and the report's `thresholds` and `threshold_sources` per tag) and `skipped`."""
     done = [t for t in tracks if not t.error]
+    sources = sources or [PER_TAG] * len(tags)
+    chosen = {"thresholds": thresholds, "threshold_sources": sources}
     report = {
         **meta,
         "aggregate": aggregate,
         "tags": tags,
-        **({} if thresholds is None else {"thresholds": thresholds}),
-        "tracks": [
-            {
-                "path": str(t.path),
-                "duration_s": round(t.duration_s, 3),
-                "top": [{"tag": tag, "probability": round(p, 6)} for tag, p in top_tags(t, tags, k, aggregate)],
-                **({} if thresholds is None else {"passing": _passing_json(t, tags, aggregate, thresholds)}),
-                "mean": _rounded(t.aggregate("mean")),
-                "max": _rounded(t.aggregate("max")),
-                "window_starts_s": [round(float(s), 3) for s in t.starts_s],
-                "taggram": [_rounded(row) for row in t.scores],
-            }
-            for t in done
-        ],
+        **({} if thresholds is None else chosen),
+        "tracks": [{"path": str(t.path), **track_json(t, tags, k, aggregate, thresholds, sources)} for t in done],
         "skipped": [{"path": str(t.path), "reason": t.error} for t in tracks if t.error],
     }
     return json.dumps(report) + "\n"
+
+
+def track_json(
+    track: Track,
+    tags: list[str],
+    k: int,
+    aggregate: str,
+    thresholds: list[float | None] | None = None,
+    sources: list[str] | None = None,
+) -> dict:
+    """One scored track as format_json (and the tagging service, src.serving) reports it: duration, top-k,
+    with thresholds the passing tags, mean, max, window starts and the per-window taggram."""
+    passing = {} if thresholds is None else {"passing": _passing_json(track, tags, aggregate, thresholds, sources)}
+    return {
+        "duration_s": round(track.duration_s, 3),
+        "top": [{"tag": tag, "probability": round(p, 6)} for tag, p in top_tags(track, tags, k, aggregate)],
+        **passing,
+        "mean": _rounded(track.aggregate("mean")),
+        "max": _rounded(track.aggregate("max")),
+        "window_starts_s": [round(float(s), 3) for s in track.starts_s],
+        "taggram": [_rounded(row) for row in track.scores],
+    }
 
 
 def _listed(pairs: list[tuple]) -> str:
@@ -136,10 +160,12 @@ def _listed(pairs: list[tuple]) -> str:
     return "; ".join(f"{tag}:{score:.4f}" for tag, score, *_ in pairs)
 
 
-def _passing_json(track: Track, tags: list[str], aggregate: str, thresholds: list[float | None]) -> list[dict]:
+def _passing_json(
+    track: Track, tags: list[str], aggregate: str, thresholds: list[float | None], sources: list[str]
+) -> list[dict]:
     return [
-        {"tag": tag, "probability": round(p, 6), "threshold": limit}
-        for tag, p, limit in passing_tags(track, tags, aggregate, thresholds)
+        {"tag": tag, "probability": round(p, 6), "threshold": limit, "threshold_source": source}
+        for tag, p, limit, source in passing_tags(track, tags, aggregate, thresholds, sources)
     ]
 
 

@@ -7,21 +7,25 @@ MTAT's `annotations_final.csv` is tab-separated with every field in double quote
 188 binary tag columns, `mp3_path` (like `f/artist-album-01-title-30-59.mp3`). FCN-4 keeps
 the 50 most frequent tags, indexed in ascending frequency (index 0 the least frequent),
 which is the order of the reference `tag.txt` and of every reference checkpoint's outputs.
+Other datasets' layouts have a module each in src/preprocess/formats/: `mtg_jamendo` (MTG-Jamendo's
+autotagging TSVs) and `msd_lastfm` (the Million Song Dataset's last.fm top-50 lists, musicnn's layout).
 """
 
-import csv
 import os
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
 from src.errors import UserError
+from src.preprocess.formats.common import MAX_CLIP_ID, Annotations, multi_hot
+from src.preprocess.formats.common import annotation_rows as _rows
+from src.preprocess.formats.msd_lastfm import read_msd_lastfm
+from src.preprocess.formats.mtg_jamendo import read_mtg_jamendo
 
 _BINARY = frozenset({"0", "1"})
-MAX_CLIP_ID = 2**31 - 1  # the MindRecord schema's `id` column is int32
 # In the reason of every clip refused for leaving audio_path through a symbolic link (counted in the summary).
 SYMLINK_REASON = "resolves outside the audio root through a symbolic link"
 
@@ -35,22 +39,6 @@ REFERENCE_TAGS = (
     "vocal", "violin", "beat", "ambient", "piano", "fast", "rock", "electronic", "drums",
     "strings", "techno", "slow", "classical", "guitar",
 )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Annotations:
-    """One annotation file, parsed and checked.
-
-    clip_ids: (clips,) int64; tag_names: every tag column, in file order;
-    tag_matrix: (clips, tags) uint8 of 0/1; mp3_paths: relative paths as written in the file;
-    source: the file it came from, for error messages.
-    """
-
-    clip_ids: np.ndarray
-    tag_names: list[str]
-    tag_matrix: np.ndarray
-    mp3_paths: list[str]
-    source: str = ""
 
 
 def read_annotations(path: str | os.PathLike, info_format: str = "mtat") -> Annotations:
@@ -140,33 +128,18 @@ def read_path_tags(path: Path) -> Annotations:
     tag_names = sorted(set().union(*clip_tags))
     if not tag_names:
         raise UserError(f"annotation file {path}: no clip has a tag (expected tags like 'guitar;loud')")
-    column = {name: j for j, name in enumerate(tag_names)}
-    matrix = np.zeros((len(paths), len(tag_names)), np.uint8)
-    for row, tags in enumerate(clip_tags):
-        matrix[row, [column[tag] for tag in tags]] = 1
+    matrix = multi_hot(clip_tags, tag_names)
     return Annotations(np.arange(1, len(paths) + 1, dtype=np.int64), tag_names, matrix, paths, str(path))
 
 
 # info_format -> reader. A new format is one reader returning `Annotations` and one entry here
 # (and in default_config.yaml's info_format choices).
-ANNOTATION_FORMATS: dict[str, Callable[[Path], Annotations]] = {"mtat": read_mtat, "path_tags": read_path_tags}
-
-
-def _rows(path: Path, delimiter: str = "\t") -> Iterator[tuple[int, list[str]]]:
-    """(line number, fields) for each non-blank record, turning decode and CSV errors into UserError.
-
-    A UTF-8 byte-order mark (which spreadsheet programs write) is accepted and dropped.
-    """
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        reader = csv.reader(f, delimiter=delimiter)
-        try:
-            for row in reader:
-                if row:
-                    yield reader.line_num, row
-        except UnicodeDecodeError as exc:
-            raise UserError(f"annotation file {path} is not UTF-8 text: {exc.reason}") from exc
-        except csv.Error as exc:
-            raise UserError(f"{path}, line {reader.line_num}: {exc}") from exc
+ANNOTATION_FORMATS: dict[str, Callable[[Path], Annotations]] = {
+    "mtat": read_mtat,
+    "path_tags": read_path_tags,
+    "mtg_jamendo": read_mtg_jamendo,
+    "msd_lastfm": read_msd_lastfm,
+}
 
 
 def _check_header(path: Path, header: list[str]) -> list[str]:
@@ -228,6 +201,17 @@ def top_tags(annotations: Annotations, n: int = 50, rows: np.ndarray | None = No
     counts = matrix.sum(axis=0, dtype=np.int64)
     ranked = sorted(zip(counts.tolist(), annotations.tag_names, strict=True))
     return [name for _, name in ranked[-n:]]
+
+
+def keep_tags(annotations: Annotations, tags: Sequence[str]) -> Annotations:
+    """The annotations with only the tag columns named in `tags` (in their file order); others dropped."""
+    wanted = set(tags)
+    columns = [j for j, name in enumerate(annotations.tag_names) if name in wanted]
+    return replace(
+        annotations,
+        tag_names=[annotations.tag_names[j] for j in columns],
+        tag_matrix=annotations.tag_matrix[:, columns],
+    )
 
 
 def label_matrix(annotations: Annotations, tags: Sequence[str]) -> np.ndarray:

@@ -155,7 +155,10 @@ def _compute(
 ) -> ShardAssembler | None:
     """Workers compute the todo chunks (index, plan rows); unless this is a part, the parent meanwhile
     appends finished chunks to the shards. Returns that assembler (None for a part)."""
-    tasks = [(index, [(int(plan.clip_ids[r]), plan.mp3_paths[r]) for r in rows]) for index, rows in todo]
+    tasks = [
+        (index, [(int(plan.clip_ids[r]), plan.mp3_paths[r], *plan.windows[r].tolist()) for r in rows])
+        for index, rows in todo
+    ]
     sizes = {index: len(rows) for index, rows in todo}
     workers = min(options.workers or os.cpu_count() or 1, len(todo))
     npy_root = str(options.npy_path or Path(spec.mr_path) / NPY_DIR) if options.keep_npy else ""

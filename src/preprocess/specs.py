@@ -18,8 +18,9 @@ MAX_MINDRECORD_SHARDS = 1000
 class SplitSpec:
     """How clips are split (config keys split, train_ratio, split_seed, train_list/val_list/test_list).
 
-    method: random, mtat or file; train_ratio and seed: split=random only; lists: split=file only,
-    split name -> its list file (see splits.read_split_list), "" for a split without one.
+    method: random, mtat, file or annotations (the split the annotation files define: msd_lastfm's gt
+    files); train_ratio and seed: split=random only; lists: split=file only, split name -> its list file
+    (see splits.read_split_list), "" for a split without one.
     """
 
     method: str
@@ -40,7 +41,8 @@ class DatasetSpec:
     """What to make: the annotation file (info_path, else audio_path/info_name, read as info_format), the
     dataset folder mr_path, the num_classes most frequent tags (counted over all clips, or over train
     when top_tags_from="train"), whether clips with none of them are dropped, the split,
-    num_consumer shards per split, and whether clip paths may leave audio_path through symlinks."""
+    num_consumer shards per split, whether clip paths may leave audio_path through symlinks, and the
+    windows cut from each full track (track_windows, see windows.py)."""
 
     audio_path: str
     info_name: str
@@ -53,6 +55,7 @@ class DatasetSpec:
     num_consumer: int
     info_path: str = ""
     follow_symlinks: bool = False
+    track_windows: int = 1
 
     @property
     def csv_path(self) -> Path:

@@ -1,4 +1,5 @@
-"""Which split each clip of an annotation file goes to: seeded random, MTAT folders, or given lists.
+"""Which split each clip of an annotation file goes to: seeded random, MTAT folders, given lists, or the
+split the annotation files themselves define (msd_lastfm's train/val/test gt files).
 
 Every function returns one split name per annotation row, in row order: "train", "val",
 "test", or "" for a clip that is in no split (not listed in a split file, or outside the MTAT
@@ -14,6 +15,7 @@ import numpy as np
 
 from src.errors import UserError, first_line
 from src.preprocess.annotations import check_clip_path
+from src.preprocess.formats import mtg_jamendo
 from src.preprocess.specs import SplitSpec
 
 # The standard MTAT split (Choi et al. 2016, musicnn): folders 0-b train, c val, d-f test.
@@ -66,11 +68,15 @@ def read_split_list(path: str | os.PathLike) -> list[str]:
 
     Accepted: a text file with one entry per line (blank lines and `#` comments skipped), or a
     `.npy` array of strings (the form of Won et al.'s published MTAT split). An entry is either
-    an mp3_path or `clip_id<TAB>mp3_path`; the last tab-separated field is the path.
+    an mp3_path or `clip_id<TAB>mp3_path`; the last tab-separated field is the path. A file that
+    starts with MTG-Jamendo's header (its official data/splits/split-N/*.tsv) is read as such: its
+    PATH column.
     """
     path = Path(path)
     if not path.is_file():
         raise UserError(f"split list {path} does not exist (expected one mp3_path per line, or a .npy of strings)")
+    if mtg_jamendo.has_header(path):
+        return mtg_jamendo.read_mtg_jamendo(path).mp3_paths
     if path.suffix == ".npy":
         entries = _npy_strings(path)
     else:
@@ -95,6 +101,21 @@ def _npy_strings(path: Path) -> list[str]:
     return [str(item.decode() if isinstance(item, bytes) else item) for item in array.ravel()]
 
 
+def listed_tags(spec: SplitSpec) -> list[str] | None:
+    """The tags that split=file lists carry when they are MTG-Jamendo split TSVs, else None.
+
+    MTG-Jamendo's split files drop a few of the subset files' tags, so that every split has the same
+    ones (autotagging_moodtheme.tsv has 59 tags, its split-0 files 56, among them the 29th most frequent,
+    mood/theme---ambiental): the dataset keeps only these, as results on the official splits do.
+    """
+    if spec.method != "file":
+        return None
+    lists = [Path(path) for path in spec.file_lists().values()]
+    if not all(mtg_jamendo.has_header(path) for path in lists):
+        return None
+    return list(dict.fromkeys(tag for path in lists for tag in mtg_jamendo.read_mtg_jamendo(path).tag_names))
+
+
 def file_split(mp3_paths: list[str], lists: dict[str, str]) -> np.ndarray:
     """Splits from split files: lists maps a split name to its list file (see read_split_list).
 
@@ -115,12 +136,31 @@ def file_split(mp3_paths: list[str], lists: dict[str, str]) -> np.ndarray:
     return splits
 
 
-def assign_splits(mp3_paths: list[str], spec: SplitSpec) -> np.ndarray:
-    """One split name per annotation row for spec.method (random, mtat or file)."""
+def assign_splits(
+    mp3_paths: list[str], spec: SplitSpec, given: np.ndarray | None = None, info_format: str = "mtat"
+) -> np.ndarray:
+    """One split name per annotation row for spec.method (random, mtat, file, or annotations: `given`,
+    the split the annotation files define, which only info_format=msd_lastfm has).
+
+    A format that defines its split must be read with split=annotations (or given lists, split=file):
+    a random or folder split of it would quietly drop the split that results are compared on.
+    """
+    if given is not None and spec.method in ("random", "mtat"):
+        raise UserError(
+            f"info_format={info_format} defines its split in its files (train/val/test): pass --split annotations "
+            f"(or --split file with lists of its paths), not split={spec.method}"
+        )
     if spec.method == "random":
         return random_split(len(mp3_paths), spec.train_ratio, spec.seed)
     if spec.method == "mtat":
         return folder_split(mp3_paths)
     if spec.method == "file":
         return file_split(mp3_paths, spec.file_lists())
-    raise UserError(f"split={spec.method!r} is not one of ['random', 'mtat', 'file']")
+    if spec.method == "annotations":
+        if given is None:
+            raise UserError(
+                f"split=annotations: info_format={info_format} defines no split of its own (msd_lastfm does); "
+                f"use split random, mtat or file"
+            )
+        return given
+    raise UserError(f"split={spec.method!r} is not one of ['random', 'mtat', 'file', 'annotations']")

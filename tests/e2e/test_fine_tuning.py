@@ -7,6 +7,8 @@ import json
 import pytest
 
 from src import checkpoint
+from src.metrics import summarize
+from src.saved_scores import load as load_scores
 from src.tag_list import read_tag_list
 from tests.helpers.datasets import make_corpus
 from tests.helpers.models import NARROW_CHANNELS
@@ -92,12 +94,21 @@ def test_thresholds_chosen_on_val_give_p_r_f1_elsewhere_and_the_passing_tags_of_
     assert chosen.returncode == 0, chosen.stderr[-3000:]
     assert "val: P/R/F1 at the thresholds chosen on this split (optimistic: not a result)" in chosen.stderr
     thresholds = json.loads((out / "MusicTagger-best.thresholds.json").read_text())
-    applied = run_script(*evaluate, "--eval_split", "train")
+    rare = [count < thresholds["min_positives"] for count in thresholds["positives"]]  # a 4-clip val: most
+    weak = [fpr is not None and fpr > thresholds["max_fpr"] for fpr in thresholds["fprs"]]
+    expected = ["pooled" if r else "weak" if w else "per-tag" for r, w in zip(rare, weak, strict=True)]
+    assert thresholds["sources"] == expected and any(rare)
+    applied = run_script(*evaluate, "--eval_split", "train", "--save_scores", "True")
     assert applied.returncode == 0, applied.stderr[-3000:]
-    decisions = json.loads((out / "eval_train.json").read_text())["decisions"]
-    assert decisions["rule"] == "max F1, chosen on val"
+    result = json.loads((out / "eval_train.json").read_text())
+    decisions = result["decisions"]
+    assert decisions["rule"].startswith("max F1, chosen on val, per tag")
     assert [row["threshold"] for row in decisions["per_tag"]] == thresholds["thresholds"]
     assert set(decisions["micro"]) == {"precision", "recall", "f1"}
+    saved = load_scores(out / "eval_train.scores.npz")  # --save_scores: the clips eval.py scored, row by row
+    assert saved.tags == thresholds["tags"] and len(set(saved.ids.tolist())) == len(saved.ids) == result["num_samples"]
+    assert saved.labels.sum(axis=0).tolist() == [row["positives"] for row in result["per_tag"]]
+    assert summarize(saved.labels, saved.scores, saved.tags)["roc_auc"] == result["roc_auc"]
 
     audio = [str(corpus / "mtat" / folder) for folder in "01"]
     tagged = run_script("tag.py", "--model", str(out / "MusicTagger-best.ckpt"), *audio, "--only_passing",
@@ -105,9 +116,11 @@ def test_thresholds_chosen_on_val_give_p_r_f1_elsewhere_and_the_passing_tags_of_
     assert tagged.returncode == 0, tagged.stderr[-3000:]
     report = json.loads(tagged.stdout)
     assert report["thresholds"] == thresholds["thresholds"]
+    assert report["threshold_sources"] == thresholds["sources"]
     for track in report["tracks"]:
         for row in track["passing"]:
             assert row["probability"] >= row["threshold"]
+            assert row["threshold_source"] == thresholds["sources"][thresholds["tags"].index(row["tag"])]
     export = run_script("export.py", "--ckpt_file", str(out / "MusicTagger-best.ckpt"), "--file_format", "ONNX",
                         "--file_name", str(tmp_path / "ft"), *CPU)  # fmt: skip
     assert export.returncode == 0, export.stderr[-3000:]

@@ -20,7 +20,7 @@ import pytest
 from tests.helpers.models import NARROW_CHANNELS, random_network, save_checkpoint, write_tags, write_tone
 from tests.helpers.processes import ROOT
 
-SCRIPTS = ("fcn4-preprocess", "fcn4-train", "fcn4-eval", "fcn4-export", "fcn4-postprocess", "fcn4-tag")
+SCRIPTS = ("fcn4-preprocess", "fcn4-train", "fcn4-eval", "fcn4-export", "fcn4-postprocess", "fcn4-tag", "fcn4-serve")
 NOT_SHIPPED = (".git", ".venv", "venv", "tests", "*_cache", "__pycache__", "build", "*.egg-info", "demo_run", "data")
 
 
@@ -56,6 +56,15 @@ def test_the_api_and_src_import_from_the_installed_package(installed, tmp_path):
     venv = str(installed.parent)
     assert lines[0].startswith(venv) and lines[1].startswith(venv), lines
     assert not any(line.startswith(str(ROOT) + os.sep) for line in lines[:2]), lines
+
+
+def test_the_installed_package_ships_the_serving_page(installed, tmp_path):
+    code = "from src.serving.app import STATIC; print(STATIC); print(sorted(p.name for p in STATIC.iterdir()))"
+    out = _run([str(installed / "python"), "-c", code], tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    folder, names = out.stdout.splitlines()
+    assert folder.startswith(str(installed.parent)), folder
+    assert names == str(["app.js", "index.html", "style.css"]), names
 
 
 @pytest.mark.parametrize("script", SCRIPTS)

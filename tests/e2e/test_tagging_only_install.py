@@ -1,6 +1,6 @@
 """The tagging-only install for real: a fresh venv from requirements-tag.txt alone (no MindSpore) runs
-`tag.py --model FILE.onnx` and tags as the full install does; `--model zoo`, a checkpoint, says in one
-line to export it to ONNX where MindSpore is installed.
+`tag.py --model FILE.onnx` and tags as the full install does, and serve.py serves the same tags; `--model
+zoo`, a checkpoint, says in one line to export it to ONNX where MindSpore is installed.
 
 One venv for the module (pip may use its cache); the ONNX file is exported here with the full install.
 """
@@ -11,8 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
+from benchmarks.serve_load import ServeProcess
 from tests.helpers.models import NARROW_CHANNELS, random_network, save_checkpoint, write_tags, write_tone
 from tests.helpers.processes import ROOT, assert_one_line_error, run_script
 
@@ -69,6 +71,18 @@ def test_tag_py_with_an_onnx_model_tags_as_the_full_install_does(tag_python, onn
     assert report["backend"] == "ONNX" and report["tags"] == [f"tag {i}" for i in range(5)]
     assert len(report["tracks"]) == 1 and len(report["tracks"][0]["window_starts_s"]) == 2
     assert report["tracks"] == expected["tracks"]
+
+
+def test_serve_py_serves_an_onnx_model_in_the_tagging_only_venv(tag_python, onnx_model, tmp_path):
+    song = write_tone(tmp_path / "song.wav", 40.0, 22050)
+    expected = json.loads(run_script("tag.py", "--model", str(onnx_model), str(song), "--format", "json").stdout)
+    server = ServeProcess(["--model", str(onnx_model)], python=str(tag_python))
+    try:
+        reply = httpx.post(server.base + "/v1/tag", content=song.read_bytes(), timeout=120)
+    finally:
+        assert server.stop() == 0
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["taggram"] == expected["tracks"][0]["taggram"]
 
 
 def test_zoo_in_the_tagging_only_venv_says_to_export_it_first(tag_python, tmp_path):

@@ -8,6 +8,7 @@ import numpy as np
 from src import demo_data
 from src.dataset import find_shards
 from src.features import FEATURE_SHAPE
+from src.preprocess.specs import DatasetSpec, SplitSpec
 from tests.helpers.processes import run_script
 
 RANDOM_SPLIT = ("--split", "random", "--split_seed", "5")
@@ -22,6 +23,26 @@ def make_corpus(
     result = run_script("preprocess.py", "--audio_path", mtat, "--mr_path", mr, "--num_consumer", "2", *split_args)
     assert result.returncode == 0, result.stderr[-3000:]
     return root
+
+
+def format_spec(
+    root: Path, info: Path, info_format: str, num_classes: int, track_windows: int = 1, **split
+) -> DatasetSpec:
+    """The DatasetSpec of an annotation file (or folder) `info` of info_format, audio in root, mr in root/mr; split
+    random (train_ratio 0.5, seed 0) unless `split` says otherwise (method=..., lists=...)."""
+    return DatasetSpec(
+        audio_path=str(root),
+        info_name="",
+        info_path=str(info),
+        info_format=info_format,
+        mr_path=str(root / "mr"),
+        num_classes=num_classes,
+        split=SplitSpec(**{"method": "random", "train_ratio": 0.5, "seed": 0, **split}),
+        top_tags_from="all",
+        drop_untagged=False,
+        num_consumer=1,
+        track_windows=track_windows,
+    )
 
 
 def split_rows(mr, split) -> list[tuple[int, np.ndarray, np.ndarray]]:

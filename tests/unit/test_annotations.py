@@ -188,7 +188,9 @@ def test_info_format_choices_are_the_annotation_format_table():
 def test_read_annotations_reads_through_the_table_and_names_an_unknown_format(tmp_path):
     csv_path = write_mtat(tmp_path / "a.csv", ["guitar"], [[1], [0]])
     np.testing.assert_array_equal(read_annotations(csv_path, "mtat").tag_matrix, read_mtat(csv_path).tag_matrix)
-    with pytest.raises(UserError, match=r"info_format='jsonl' is not one of \['mtat', 'path_tags'\]"):
+    with pytest.raises(
+        UserError, match=r"info_format='jsonl' is not one of \['msd_lastfm', 'mtat', 'mtg_jamendo', 'path_tags'\]"
+    ):
         read_annotations(csv_path, "jsonl")
 
 

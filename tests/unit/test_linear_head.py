@@ -1,5 +1,6 @@
 """src/heads: the linear head's file format (no pickles), its fit folded over standardization, the max-F1
-thresholds, and the cross-validation scored with src.metrics."""
+thresholds (the pooled one for a tag with too few val positives, recorded in the sidecar; a head written
+before that guard reads as unguarded), and the cross-validation scored with src.metrics."""
 
 import json
 
@@ -9,7 +10,8 @@ import pytest
 from src.errors import UserError
 from src.heads import fit
 from src.heads.linear import LinearHead, check_fits, check_head_target, load_head, sidecar
-from src.heads.training import f1_at_thresholds
+from src.heads.training import f1_at_thresholds, train_head
+from src.thresholds import PER_TAG, POOLED, Guard, pooled_threshold
 
 
 def _head(tags=("a", "b", "c"), dim=4, seed=0) -> LinearHead:
@@ -116,3 +118,33 @@ def test_cross_validation_reports_every_fold_with_the_project_metrics():
     assert result["folds"] == 5 and len(result["roc_auc_per_fold"]) == 5
     assert result["roc_auc"] == pytest.approx(np.mean(result["roc_auc_per_fold"]))
     assert 0.8 < result["roc_auc"] <= 1.0 and 0.0 < result["pr_auc"] <= 1.0
+
+
+def test_a_tag_with_too_few_val_positives_gets_the_pooled_threshold_and_the_sidecar_says_so(tmp_path):
+    rng = np.random.default_rng(5)
+    split = {}
+    for name, n in (("train", 40), ("val", 30)):
+        labels = (rng.uniform(size=(n, 2)) < 0.5).astype(np.int32)
+        split[name] = (rng.normal(size=(n, 3)) + labels @ np.array([[4.0, 0, 0], [0, 4.0, 0]]), labels)
+    split["val"][1][:, 1] = 0
+    split["val"][1][:2, 1] = 1  # tag b: 2 val positives
+    head, report = train_head(split, ["a", "b"], folds=2, c=1.0, seed=0, guard=Guard(5, 0.4))
+    val_scores = head.predict(split["val"][0])
+    pooled = pooled_threshold(split["val"][1], val_scores, "f1", 0.0)  # b's 2 positives: too few for a pool
+    assert report["threshold_sources"] == [PER_TAG, POOLED] and report["pooled_threshold"] == pytest.approx(pooled)
+    assert report["threshold_positives"][1] == 2 and head.thresholds[1] == pytest.approx(pooled)
+    path = LinearHead(head.weights, head.bias, head.thresholds, head.tags, report).save(tmp_path / "h.npz")
+    loaded = load_head(path)
+    assert loaded.threshold_sources() == [PER_TAG, POOLED]
+    assert loaded.describe_thresholds() == (
+        f"max F1, chosen on val, per tag, 1 tag(s) with < 5 positives at the pooled threshold {pooled:.3f}"
+    )
+
+
+def test_a_head_written_before_the_guard_reads_as_unguarded_every_tag_its_own(tmp_path):
+    path = _head().save(tmp_path / "h.npz")  # a sidecar without the guard's keys, as earlier versions wrote
+    loaded = load_head(path)
+    assert loaded.threshold_sources() == [PER_TAG] * 3
+    assert loaded.describe_thresholds() == "max F1, chosen on val, per tag, unguarded"
+    sidecar(path).unlink()  # the .npz alone
+    assert load_head(path).threshold_sources() == [PER_TAG] * 3

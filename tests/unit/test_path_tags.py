@@ -6,7 +6,7 @@ import pytest
 from src.errors import UserError
 from src.preprocess.annotations import read_annotations
 from src.preprocess.plan import make_plan
-from src.preprocess.specs import DatasetSpec, SplitSpec
+from tests.helpers.datasets import format_spec
 
 
 def _csv(tmp_path, text: str, name: str = "mine.csv"):
@@ -43,30 +43,15 @@ def test_a_bad_file_is_one_line_naming_file_and_line(tmp_path, text, needle):
     assert "\n" not in str(caught.value)
 
 
-def _spec(tmp_path, csv, num_classes, **split) -> DatasetSpec:
-    return DatasetSpec(
-        audio_path=str(tmp_path),
-        info_name="",
-        info_path=str(csv),
-        info_format="path_tags",
-        mr_path=str(tmp_path / "mr"),
-        num_classes=num_classes,
-        split=SplitSpec(**{"method": "random", "train_ratio": 0.5, "seed": 0, **split}),
-        top_tags_from="all",
-        drop_untagged=False,
-        num_consumer=1,
-    )
-
-
 def test_the_plan_keeps_the_users_tags_in_ascending_frequency_and_records_the_format(tmp_path):
     rows = ["a.mp3,guitar;loud", "b.mp3,loud", "c.mp3,loud;piano", "d.mp3,guitar;loud", "../up.mp3,loud"]
     csv = _csv(tmp_path, "path,tags\n" + "\n".join(rows) + "\n")
-    plan = make_plan(_spec(tmp_path, csv, 3))
+    plan = make_plan(format_spec(tmp_path, csv, "path_tags", 3))
     assert plan.tags == ["piano", "guitar", "loud"]  # label 0 the least frequent, as for MTAT
     assert plan.settings["info_format"] == "path_tags"
     assert sorted(plan.mp3_paths) == sorted(p.split(",")[0] for p in rows)  # the unsafe path is refused by workers
     with pytest.raises(UserError, match="has 3 tag columns \\(set num_classes to at most 3\\)"):
-        make_plan(_spec(tmp_path, csv, 50))
+        make_plan(format_spec(tmp_path, csv, "path_tags", 50))
 
 
 def test_split_files_name_the_csv_paths(tmp_path):
@@ -74,5 +59,5 @@ def test_split_files_name_the_csv_paths(tmp_path):
     (tmp_path / "train.txt").write_text("a.mp3\nc.mp3\n")
     (tmp_path / "val.txt").write_text("b.mp3\n")
     lists = {"train": str(tmp_path / "train.txt"), "val": str(tmp_path / "val.txt"), "test": ""}
-    plan = make_plan(_spec(tmp_path, csv, 2, method="file", lists=lists))
+    plan = make_plan(format_spec(tmp_path, csv, "path_tags", 2, method="file", lists=lists))
     assert dict(zip(plan.mp3_paths, plan.splits, strict=True)) == {"a.mp3": "train", "c.mp3": "train", "b.mp3": "val"}

@@ -1,10 +1,26 @@
-"""src/thresholds.py: thresholds chosen by brute force agree, P/R/F1 match scikit-learn, hand values."""
+"""src/thresholds.py: thresholds chosen by brute force agree, P/R/F1 match scikit-learn, hand values; the guard
+gives a tag with too few positives, or whose own threshold passes most of its negatives, a pooled threshold
+and leaves the others theirs."""
 
 import numpy as np
 import pytest
 from sklearn.metrics import f1_score, precision_score, recall_score
 
-from src.thresholds import choose_thresholds, decide, format_prf, precision_recall_f1
+from src.thresholds import (
+    PER_TAG,
+    POOLED,
+    UNGUARDED,
+    WEAK,
+    Guard,
+    choose_guarded,
+    choose_thresholds,
+    decide,
+    describe_choice,
+    false_positive_rate,
+    format_prf,
+    pooled_threshold,
+    precision_recall_f1,
+)
 
 
 def _data(seed: int, n: int = 60, c: int = 5) -> tuple[np.ndarray, np.ndarray]:
@@ -73,3 +89,65 @@ def test_a_tag_that_tags_nothing_has_precision_zero_and_the_line_reads_well():
         == "micro P 1.0000 R 0.3333 F1 0.5000, macro P 0.5000 R 0.5000 F1 0.5000 (2 tags with positives)"
     )
     assert all(v is not None for v in got["macro"].values())
+
+
+def test_a_tag_with_too_few_positives_gets_the_threshold_pooled_over_such_tags_and_the_others_keep_theirs():
+    labels, scores = _data(3, n=60, c=5)
+    labels[:, 1] = 0
+    labels[[7, 30], 1] = 1  # 2 positives
+    labels[:, 3] = 0
+    labels[[2, 9, 40], 3] = 1  # 3 positives
+    own = choose_thresholds(labels, scores, "f1", 0.5)
+    rare = labels[:, [1, 3]]
+    pooled = _brute_force(rare.reshape(-1, 1), scores[:, [1, 3]].reshape(-1, 1), "f1", 0.5)[0]  # their decisions
+    assert pooled_threshold(rare, scores[:, [1, 3]], "f1", 0.5) == pooled
+    choice = choose_guarded(labels, scores, "f1", 0.5, Guard(4, 1.0))
+    assert choice.positives == [int(p) for p in labels.sum(axis=0)] and choice.positives[1::2] == [2, 3]
+    assert min(choice.positives[0::2]) >= 4
+    assert choice.sources == [PER_TAG, POOLED, PER_TAG, POOLED, PER_TAG]
+    assert choice.thresholds == [own[0], pooled, own[2], pooled, own[4]] and choice.pooled == pooled
+    assert choice.overall is None and own[1] != pooled
+    assert describe_choice(choice.guard, choice.sources, choice.pooled, None) == (
+        f"per tag, 2 tag(s) with < 4 positives at the pooled threshold {pooled:.3f}"
+    )
+    # 5 positives in the two rare tags together are too few for min_positives 6: every tag is pooled then
+    wide = choose_guarded(labels, scores, "f1", 0.5, Guard(6, 1.0))
+    assert wide.pooled == pooled_threshold(labels, scores, "f1", 0.5) and wide.pooled != pooled
+
+
+def test_a_tag_whose_own_threshold_passes_most_of_its_negatives_gets_the_all_tags_threshold():
+    rng = np.random.default_rng(7)
+    labels = (rng.random((80, 3)) < 0.5).astype(np.int64)
+    scores = 0.5 * labels + rng.random((80, 3)) * 0.5  # tags 0 and 1 ranked well
+    scores[:, 2] = rng.random(80) * 0.05  # tag 2: noise near 0, max F1 says yes to (almost) every clip
+    own = choose_thresholds(labels, scores, "f1", 0.5)
+    fprs = [false_positive_rate(labels[:, c], scores[:, c], t) for c, t in enumerate(own)]
+    assert fprs[0] < 0.4 and fprs[1] < 0.4 and fprs[2] > 0.4 and own[2] < 0.05
+    negatives = labels[:, 0] == 0
+    assert fprs[0] == pytest.approx((scores[negatives, 0] >= own[0]).mean(), abs=1e-4)
+    choice = choose_guarded(labels, scores, "f1", 0.5, Guard(5, 0.4))
+    overall = pooled_threshold(labels, scores, "f1", 0.5)
+    assert choice.sources == [PER_TAG, PER_TAG, WEAK] and choice.fprs == fprs
+    assert choice.thresholds == [own[0], own[1], overall] and choice.overall == overall and choice.pooled is None
+    assert describe_choice(choice.guard, choice.sources, None, overall) == (
+        f"per tag, 1 tag(s) with a false-positive rate > 0.4 at the all-tags threshold {overall:.3f}"
+    )
+    assert false_positive_rate(labels[:, 0], scores[:, 0], None) is None
+    assert false_positive_rate(np.ones(80), scores[:, 0], 0.5) is None  # no negative clip
+
+
+def test_no_guard_is_the_unguarded_choice_and_a_guard_nobody_falls_under_changes_nothing():
+    labels, scores = _data(4)
+    own = choose_thresholds(labels, scores, "precision", 0.7)
+    for guard in (UNGUARDED, Guard(int(labels.sum(axis=0).min()), 1.0)):
+        choice = choose_guarded(labels, scores, "precision", 0.7, guard)
+        assert choice.thresholds == own and choice.sources == [PER_TAG] * 5
+        assert choice.pooled is None and choice.overall is None
+    assert describe_choice(UNGUARDED, choice.sources, None, None) == "per tag, unguarded"
+    assert describe_choice(guard, choice.sources, None, None) == (
+        f"per tag: every tag had >= {guard.min_positives} positives and a false-positive rate <= 1"
+    )
+    assert describe_choice(Guard(9, 0.4), [POOLED, WEAK], None, 0.25) == (
+        "per tag, 1 tag(s) with < 9 positives never given (the rule is never met), "
+        "1 tag(s) with a false-positive rate > 0.4 at the all-tags threshold 0.250"
+    )

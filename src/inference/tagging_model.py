@@ -1,0 +1,88 @@
+"""The model a tagging command works with: the backend, its tag names, an optional trained head, and the
+per-tag thresholds that turn probabilities into yes/no decisions.
+
+tag.py and the tagging service (serve.py, src.serving) both open their model here, so a model file
+gets the same tag names, the same head checks and the same thresholds whichever of them runs it.
+Nothing here imports MindSpore (an ONNX model is run by ONNX Runtime alone).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from src.file_names import thresholds_file
+from src.heads.linear import LinearHead
+from src.inference.backends import Backend
+
+
+@dataclass(frozen=True)
+class TaggingModel:
+    """A loaded model ready to tag: `tags` are the head's when there is one, else the model's (label order)."""
+
+    path: Path
+    backend: Backend
+    tags: list[str]
+    head: LinearHead | None = None
+
+    def scores(self, probabilities: np.ndarray, embeddings: np.ndarray | None) -> np.ndarray:
+        """(windows, C) probabilities of `tags`: the head's on the (windows, D) embeddings, else the model's."""
+        return self.head.predict(embeddings) if self.head else probabilities
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """Per-tag thresholds (None: the tag is never given) and, per tag, how each was chosen (PER_TAG or
+    POOLED); `description` says where they come from, in words."""
+
+    thresholds: list[float | None]
+    sources: list[str]
+    description: str
+
+
+def open_tagging_model(
+    model: str | os.PathLike,
+    device_target: str = "auto",
+    mode: str | None = None,
+    tags_file: str = "",
+    head: str = "",
+) -> TaggingModel:
+    """Open `model` (a .ckpt, .mindir or .onnx file; `zoo` must already be resolved) with its tag names
+    (src.tag_list.resolve_tags: `tags_file`, else found beside the model) or, given `head` (a .npz that
+    train_head.py fitted), that head's tags; a model without embeddings is refused for a head."""
+    from src.inference.formats import open_backend
+    from src.tag_list import resolve_tags
+
+    path = Path(model)
+    backend = open_backend(path, device_target, mode)
+    loaded = _open_head(head, backend, str(model)) if head else None
+    tags = loaded.tags if loaded else resolve_tags(path, backend.num_classes, tags_file, own=backend.own_tags)
+    return TaggingModel(path, backend, tags, loaded)
+
+
+def _open_head(path: str, backend: Backend, model: str) -> LinearHead:
+    from src.heads.linear import check_fits, load_head
+    from src.inference.backends import require_embeddings
+
+    head = load_head(path)
+    check_fits(head, require_embeddings(backend, "--head"), model)
+    return head
+
+
+def find_decisions(model: TaggingModel, given: str = "", required: bool = True) -> Decisions | None:
+    """The thresholds to decide with: `given` (a thresholds file, --thresholds), else a head's own (chosen on
+    val by train_head.py), else those eval.py saved beside the model; each checked against the tags (and a
+    checkpoint's sha256). Not `required`: None when none of the three exists, instead of a UserError."""
+    from src.decisions import for_tagging
+
+    if model.head and not given:
+        head = model.head
+        description = f"the head's: {head.describe_thresholds()}"
+        return Decisions(head.decision_thresholds(), head.threshold_sources(), description)
+    if not (given or required or thresholds_file(model.path.parent, model.path).is_file()):
+        return None
+    found = for_tagging(model.path, given, model.tags)
+    return Decisions(found.thresholds, found.tag_sources(), found.describe())
