@@ -89,8 +89,9 @@ def preprocess(repo: Path, corpus: Corpus, mr: Path, notes: list[str]) -> float:
         refusal = str(failure).splitlines()[-1]
     notes.append(f"refused the corpus ({refusal}); ran on it without the unsafe row, as by hand")
     safe_root = corpus.root.with_name(corpus.root.name + "_without_unsafe_row")
-    safe = without_unsafe_rows(corpus, safe_root) if not safe_root.exists() else Corpus(safe_root, 0, [], [], [])
-    return entry(repo, "preprocess.py", "--audio_path", safe.root, "--mr_path", mr, "--split", "mtat")[0]
+    if not safe_root.exists():  # made once, shared by every version that needs it
+        without_unsafe_rows(corpus, safe_root)
+    return entry(repo, "preprocess.py", "--audio_path", safe_root, "--mr_path", mr, "--split", "mtat")[0]
 
 
 def train_and_score(run: Run, mr: Path, out: Path, seed: int, recipe: tuple[str, ...], scorer: Path) -> dict:
