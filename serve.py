@@ -158,8 +158,8 @@ def run(args: argparse.Namespace) -> int:
 
 def open_service(args: argparse.Namespace, path: Path):
     """The model loaded as tag.py loads it (tags, head, thresholds), warmed up, behind its limits and batcher."""
+    from src.fileio import file_sha256
     from src.inference.tagging_model import find_decisions, open_tagging_model
-    from src.preprocess.plan import file_sha256
     from src.serving.limits import Limits
     from src.serving.replies import ModelCard
     from src.serving.service import Settings, TaggingService

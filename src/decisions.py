@@ -20,8 +20,7 @@ import numpy as np
 
 from src.errors import UserError
 from src.file_names import thresholds_file
-from src.fileio import atomic_write_json, check_writable_file
-from src.preprocess.plan import file_sha256
+from src.fileio import atomic_write_json, check_writable_file, file_sha256
 from src.thresholds import (
     PER_TAG,
     RULES,

@@ -28,7 +28,7 @@ import soundfile as sf
 from scipy import signal
 
 from src.fileio import atomic_write_bytes
-from src.preprocess.annotations import REFERENCE_TAGS
+from src.tag_list import REFERENCE_TAGS
 
 SAMPLE_RATE = 16000
 CSV_NAME = "annotations_final.csv"

@@ -4,6 +4,7 @@ leaves none) and the check that an output can be written at all, made before the
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import tempfile
@@ -87,3 +88,12 @@ def _check_folder(folder: Path, named: str) -> None:
         raise UserError(f"{named}: cannot write in {existing} ({exc.strerror or exc})") from None
     os.close(handle)
     os.unlink(probe)
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from src.errors import UserError, first_line
-from src.fileio import atomic_path
-from src.preprocess.annotations import REFERENCE_TAGS
+from src.fileio import atomic_path, file_sha256
+from src.tag_list import REFERENCE_TAGS
 
 log = logging.getLogger("fcn4")
 
@@ -131,15 +131,6 @@ def download(source: Source, path: Path) -> None:
                 f"deleted (a changed or corrupted download); try again, or place the verified file at {path}"
             )
     log.info("verified %s (sha256 %s)", path, source.sha256)
-
-
-def file_sha256(path: Path) -> str:
-    """The sha256 of a file, read a chunk at a time."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _stream(url: str, target: Path, digest) -> tuple[int, int | None]:

@@ -21,6 +21,16 @@ from src.fileio import atomic_write_text
 
 log = logging.getLogger("fcn4")
 
+# The model zoo's tag.txt for MTAT (REFERENCE.md, "Labels"): label index 0 first, ascending frequency.
+REFERENCE_TAGS = (
+    "choral", "female voice", "metal", "country", "weird", "no voice", "cello", "harp", "beats",
+    "female vocal", "male voice", "dance", "new age", "voice", "choir", "classic", "man", "solo",
+    "sitar", "soft", "no vocal", "pop", "male vocal", "woman", "flute", "quiet", "loud",
+    "harpsichord", "no vocals", "vocals", "singing", "male", "opera", "indian", "female", "synth",
+    "vocal", "violin", "beat", "ambient", "piano", "fast", "rock", "electronic", "drums",
+    "strings", "techno", "slow", "classical", "guitar",
+)  # fmt: skip
+
 
 def write_tag_list(path: str | os.PathLike, tags: Sequence[str]) -> None:
     """Write one tag per line, label index 0 first (the reference `tag.txt`), atomically.

@@ -30,17 +30,6 @@ _BINARY = frozenset({"0", "1"})
 SYMLINK_REASON = "resolves outside the audio root through a symbolic link"
 
 
-# The model zoo's tag.txt for MTAT (REFERENCE.md, "Labels"): label index 0 first, ascending frequency.
-REFERENCE_TAGS = (
-    "choral", "female voice", "metal", "country", "weird", "no voice", "cello", "harp", "beats",
-    "female vocal", "male voice", "dance", "new age", "voice", "choir", "classic", "man", "solo",
-    "sitar", "soft", "no vocal", "pop", "male vocal", "woman", "flute", "quiet", "loud",
-    "harpsichord", "no vocals", "vocals", "singing", "male", "opera", "indian", "female", "synth",
-    "vocal", "violin", "beat", "ambient", "piano", "fast", "rock", "electronic", "drums",
-    "strings", "techno", "slow", "classical", "guitar",
-)  # fmt: skip
-
-
 def read_annotations(path: str | os.PathLike, info_format: str = "mtat") -> Annotations:
     """The annotation file at path, parsed by the reader of its format (a key of ANNOTATION_FORMATS)."""
     reader = ANNOTATION_FORMATS.get(info_format)

@@ -19,6 +19,7 @@ import numpy as np
 from src import features
 from src.errors import UserError
 from src.file_names import SPLITS
+from src.fileio import file_sha256
 from src.preprocess.annotations import Annotations, keep_tags, label_matrix, read_annotations, top_tags
 from src.preprocess.specs import DatasetSpec
 from src.preprocess.splits import assign_splits, listed_tags, refused_rows
@@ -142,12 +143,3 @@ def annotations_sha256(annotations: Annotations) -> str:
         return file_sha256(annotations.source)
     lines = "".join(f"{Path(file).name}\t{file_sha256(file)}\n" for file in annotations.files)
     return hashlib.sha256(lines.encode()).hexdigest()
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex sha256 of a file's bytes, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

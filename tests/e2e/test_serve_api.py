@@ -11,8 +11,8 @@ import pytest
 
 from src import api, demo_data
 from src.decisions import Thresholds
+from src.fileio import file_sha256
 from src.heads.linear import LinearHead
-from src.preprocess.plan import file_sha256
 from tests.helpers.models import NARROW_CHANNELS, random_network, save_checkpoint, write_tags, write_tone
 from tests.helpers.serving import Server, narrow_onnx
 

@@ -16,7 +16,7 @@ from src.preprocess.annotations import (
     resolve_clip_path,
     top_tags,
 )
-from src.preprocess.annotations import REFERENCE_TAGS as REFERENCE_ORDER
+from src.tag_list import REFERENCE_TAGS as REFERENCE_ORDER
 from src.tag_list import read_tag_list, write_tag_list
 
 REFERENCE_TAGS = list(REFERENCE_ORDER)

@@ -10,8 +10,9 @@ import pytest
 
 from src import demo_data
 from src.errors import UserError
+from src.fileio import file_sha256
 from src.model_utils.config import get_config
-from src.preprocess.plan import file_sha256, make_plan
+from src.preprocess.plan import make_plan
 from src.preprocess.specs import DatasetSpec, SplitSpec
 from src.preprocess.splits import (
     MTAT_FOLDER_SPLIT,
