@@ -3,7 +3,7 @@
     python eval.py --mr_path ./data/mindrecord --checkpoint_path ./checkpoints [--model_name NAME | --ckpt_file F]
 
 The checkpoint is ckpt_file when set, else checkpoint_path/model_name, else checkpoint_path/PREFIX-best.ckpt.
-With --save_scores True, the per-clip labels, scores and clip ids go beside the result (src.saved_scores).
+With --save_scores True, the per-clip labels, scores and clip ids go beside the result (src.evaluation.saved_scores).
 """
 
 from __future__ import annotations
@@ -12,21 +12,21 @@ import logging
 import sys
 from pathlib import Path
 
-from src.confidence import bootstrap_intervals, interval_line
-from src.decisions import EvalDecisions
+from src.core.errors import UserError
+from src.core.file_names import TAGS_FILE, eval_result, scores_file
+from src.core.fileio import atomic_write_json, check_writable_file
+from src.core.runtime import setup_runtime
+from src.core.tag_list import check_tag_count, read_tag_list
 from src.entry import run_entry
-from src.errors import UserError
-from src.file_names import TAGS_FILE, eval_result, scores_file
-from src.fileio import atomic_write_json, check_writable_file
+from src.evaluation.confidence import bootstrap_intervals, interval_line
+from src.evaluation.decisions import EvalDecisions
+from src.evaluation.metrics import format_per_tag_table, require_scorable, summarize, summary_line
+from src.evaluation.saved_scores import SplitScores, save
+from src.evaluation.thresholds import Guard
 from src.inference.predict import predict
-from src.metrics import format_per_tag_table, require_scorable, summarize, summary_line
-from src.model_loading import checkpoint_file, load_checkpoint_network
+from src.model.loading import checkpoint_file, load_checkpoint_network
 from src.model_utils.config import Config
-from src.runtime import setup_runtime
-from src.saved_scores import SplitScores, save
-from src.selection import caveats
-from src.tag_list import check_tag_count, read_tag_list
-from src.thresholds import Guard
+from src.training.selection import caveats
 
 log = logging.getLogger("fcn4")
 

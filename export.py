@@ -5,7 +5,7 @@
     python export.py --ckpt_file zoo --file_name fcn4-zoo --file_format ONNX   # the model zoo's trained FCN-4
 
 With `--export_input waveform` the model takes [export_batch_size, 349440] mono samples at 12 kHz
-(29.12 s) instead: the log-mel front end (src/frontend.py) runs inside the exported graph.
+(29.12 s) instead: the log-mel front end (src/model/frontend.py) runs inside the exported graph.
 
 LITE writes FILE_NAME.mslite for MindSpore Lite (the 310 app built against Lite runs it): the ONNX
 export converted by Lite's converter; it needs the tools of
@@ -27,16 +27,16 @@ import logging
 import sys
 from pathlib import Path
 
+from src.core.file_names import TAGS_SIDECAR_SUFFIX, THRESHOLDS_SUFFIX, thresholds_file
+from src.core.fileio import atomic_write_text
+from src.core.runtime import setup_runtime
+from src.core.tag_list import find_tag_list, read_tag_list, tag_list_candidates, write_tag_list
 from src.entry import run_entry
-from src.file_names import TAGS_SIDECAR_SUFFIX, THRESHOLDS_SUFFIX, thresholds_file
-from src.fileio import atomic_write_text
 from src.inference.exporting import check_export_target, export_model
 from src.inference.formats import EXPORT_FORMATS, check_export_device
 from src.inference.lite_app import APP, CONVERTER, lite_tool
-from src.model_loading import checkpoint_file, load_checkpoint_network
+from src.model.loading import checkpoint_file, load_checkpoint_network
 from src.model_utils.config import Config
-from src.runtime import setup_runtime
-from src.tag_list import find_tag_list, read_tag_list, tag_list_candidates, write_tag_list
 
 log = logging.getLogger("fcn4")
 

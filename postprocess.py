@@ -2,7 +2,7 @@
 
     python postprocess.py --post_result_path ./result_Files --label_path ./preprocess_Result/label_ids.npy
 
-`AUC` is the model zoo's histogram AUC (src.metrics.reference_auc), comparable with its README;
+`AUC` is the model zoo's histogram AUC (src.evaluation.metrics.reference_auc), comparable with its README;
 the exact macro ROC-AUC and PR-AUC are printed above it. Tag names come from mr_path/tags.txt
 when it matches the label width, else tag0, tag1, ... (only the per-tag table needs them).
 """
@@ -12,13 +12,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from src.core.file_names import TAGS_FILE
+from src.core.fileio import atomic_write_json, check_writable_file
+from src.core.tag_list import tags_or_numbered
 from src.entry import run_entry
-from src.file_names import TAGS_FILE
-from src.fileio import atomic_write_json, check_writable_file
+from src.evaluation.metrics import format_per_tag_table, require_scorable, summarize, summary_line
 from src.inference.bin_protocol import read_labels, read_results
-from src.metrics import format_per_tag_table, require_scorable, summarize, summary_line
 from src.model_utils.config import Config
-from src.tag_list import tags_or_numbered
 
 
 def run(config: Config) -> int:

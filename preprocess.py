@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import sys
 
+from src.core.fileio import check_writable_dir
 from src.entry import run_entry
-from src.fileio import check_writable_dir
 from src.model_utils.config import Config
 from src.preprocess.specs import DatasetSpec, RunOptions, SplitSpec
 

@@ -24,8 +24,8 @@ import socket
 import sys
 from pathlib import Path
 
-from src.cli import add_model_arguments, run_command
-from src.errors import UserError
+from src.core.cli import add_model_arguments, run_command
+from src.core.errors import UserError
 from src.features import CLIP_SECONDS
 
 log = logging.getLogger("fcn4")
@@ -128,7 +128,7 @@ def check_args(args: argparse.Namespace) -> None:
         if not low <= value <= high:
             raise UserError(f"--{name} {value:g}: expected a value from {low:g} to {high:g}")
     if args.upload_dir:
-        from src.fileio import check_writable_dir
+        from src.core.fileio import check_writable_dir
 
         check_writable_dir(args.upload_dir, "--upload_dir")
 
@@ -144,7 +144,7 @@ def listen(host: str, port: int) -> socket.socket:
 
 def run(args: argparse.Namespace) -> int:
     from src.inference.formats import backend_class
-    from src.pretrained import resolve
+    from src.model.pretrained import resolve
 
     check_args(args)
     path = resolve(args.model)  # `zoo`: the model zoo's checkpoint, verified in the cache folder
@@ -158,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
 
 def open_service(args: argparse.Namespace, path: Path):
     """The model loaded as tag.py loads it (tags, head, thresholds), warmed up, behind its limits and batcher."""
-    from src.fileio import file_sha256
+    from src.core.fileio import file_sha256
     from src.inference.tagging_model import find_decisions, open_tagging_model
     from src.serving.limits import Limits
     from src.serving.replies import ModelCard
@@ -187,7 +187,7 @@ def serve(service, sock: socket.socket, args: argparse.Namespace) -> None:
     origins = [origin.strip() for origin in args.cors_origins.split(",") if origin.strip()]
     config = uvicorn.Config(
         create_app(service, origins),
-        log_config=None,  # the fcn4 log format (src.cli) for uvicorn's lines too
+        log_config=None,  # the fcn4 log format (src.core.cli) for uvicorn's lines too
         access_log=False,  # src.serving.app logs one line per request itself
         server_header=False,
         timeout_graceful_shutdown=args.shutdown_timeout,

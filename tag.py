@@ -1,7 +1,7 @@
 """Tag your own audio with a trained FCN-4: top-k tags per file, or a CSV/JSON table for a folder.
 
     python tag.py --model fcn-4.onnx song.mp3 more_music/
-    python tag.py --model zoo song.mp3       # the model zoo's trained FCN-4, downloaded once (src.pretrained)
+    python tag.py --model zoo song.mp3       # the model zoo's trained FCN-4, downloaded once (src.model.pretrained)
     python tag.py --model checkpoints/MusicTagger-best.ckpt music/ --format csv --output tags.csv
     python tag.py --model fcn-4.mindir long_mix.flac --hop_seconds 10 --plot_dir plots/
     python tag.py --model checkpoints/MusicTagger-best.ckpt music/ --only_passing   # yes/no: tags over their thresholds
@@ -26,8 +26,8 @@ import sys
 import time
 from pathlib import Path
 
-from src.cli import add_model_arguments, run_command
-from src.errors import UserError
+from src.core.cli import add_model_arguments, run_command
+from src.core.errors import UserError
 from src.features import CLIP_SECONDS
 
 log = logging.getLogger("fcn4")
@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     from src.inference.formats import backend_class
     from src.inference.tagging import collect_audio, tag_tracks
     from src.inference.tagging_model import open_tagging_model
-    from src.pretrained import resolve
+    from src.model.pretrained import resolve
 
     check_args(args)
     args.model = str(resolve(args.model))  # `zoo`: the model zoo's checkpoint, verified in the cache folder
@@ -176,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
 def _check_outputs(args: argparse.Namespace, files: list[Path]) -> dict[Path, str]:
     """Refuse, before any work, outputs that cannot be written or would replace an input or a file
     tag.py did not write; returns the plot name of each file."""
-    from src.fileio import check_writable_dir, check_writable_file
+    from src.core.fileio import check_writable_dir, check_writable_file
     from src.inference import tag_report
 
     if args.output:
@@ -216,7 +216,7 @@ def _write_report(
     thresholds: list[float | None] | None,
     sources: list[str] | None,
 ) -> None:
-    from src.fileio import atomic_write_text
+    from src.core.fileio import atomic_write_text
     from src.inference import tag_report
 
     if args.format == "text" and not args.output:

@@ -13,20 +13,20 @@ from __future__ import annotations
 import logging
 import sys
 
-from src.cli import EXIT_INTERRUPTED
 from src.cluster import distributed
+from src.core.cli import EXIT_INTERRUPTED
+from src.core.errors import UserError
+from src.core.file_names import TAGS_FILE
+from src.core.runtime import setup_runtime
+from src.core.tag_list import read_tag_list
 from src.dataset import find_shards
 from src.entry import run_entry
-from src.errors import UserError
-from src.file_names import TAGS_FILE
 from src.model_utils.config import Config
 from src.model_utils.moxing_adapter import cloud_sync
 from src.musictagger import ModelParams
 from src.preprocess.manifest import check_dataset
-from src.recipe_options import Schedule
-from src.runtime import setup_runtime
-from src.tag_list import read_tag_list
-from src.trainer import TrainOptions, train
+from src.training.recipe_options import Schedule
+from src.training.trainer import TrainOptions, train
 
 log = logging.getLogger("fcn4")
 

@@ -6,7 +6,7 @@
 mr_path is a dataset preprocess.py made from your audio and annotations (its tags.txt lists your tags) with a
 train and a val split (and optionally test). The head is fitted on train (k-fold cross-validated), its
 per-tag thresholds chosen on val (max F1, guarded by threshold_min_positives and threshold_max_fpr: see
-src.thresholds), and it is scored on val and test; see src.heads.training.
+src.evaluation.thresholds), and it is scored on val and test; see src.heads.training.
 """
 
 from __future__ import annotations
@@ -17,20 +17,20 @@ import sys
 import time
 from pathlib import Path
 
+from src.core.file_names import TAGS_FILE
 from src.entry import run_entry
-from src.file_names import TAGS_FILE
 from src.model_utils.config import Config
 
 log = logging.getLogger("fcn4")
 
 
 def run(config: Config) -> int:
+    from src.core.runtime import setup_runtime
+    from src.core.tag_list import read_tag_list
+    from src.evaluation.thresholds import Guard
     from src.heads import training
     from src.heads.linear import check_head_target
-    from src.model_loading import checkpoint_file, load_network
-    from src.runtime import setup_runtime
-    from src.tag_list import read_tag_list
-    from src.thresholds import Guard
+    from src.model.loading import checkpoint_file, load_network
 
     began = time.perf_counter()
     head_file = check_head_target(config.head_file)  # before the work, not after it

@@ -51,7 +51,7 @@ def measure_mindspore(spec: dict) -> dict:
     import mindspore.nn as nn
     import mindspore.ops as ops
 
-    from src.runtime import setup_runtime
+    from src.core.runtime import setup_runtime
 
     setup_runtime("CPU", mode="graph", memory_optimize_level=spec["level"])
 

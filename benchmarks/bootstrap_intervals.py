@@ -1,5 +1,6 @@
 """eval.py's bootstrap intervals on a split the size of MTAT's test split: one resample at a time through
-src.metrics.summarize vs src.confidence (resamples stacked as columns, handed over in score order), side by side.
+src.evaluation.metrics.summarize vs src.evaluation.confidence (resamples stacked as columns, handed over in score
+order), side by side.
 
     python benchmarks/bootstrap_intervals.py [--clips 5329] [--tags 50] [--resamples 100]
 
@@ -18,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from src.confidence import LEVEL, bootstrap_intervals  # noqa: E402 - after the path set-up
-from src.metrics import summarize  # noqa: E402
+from src.evaluation.confidence import LEVEL, bootstrap_intervals  # noqa: E402 - after the path set-up
+from src.evaluation.metrics import summarize  # noqa: E402
 
 
 def one_by_one(labels: np.ndarray, scores: np.ndarray, resamples: int, seed: int) -> dict:
@@ -54,7 +55,7 @@ def main() -> None:
 
     difference = max(abs(a - b) for m in ("roc_auc", "pr_auc") for a, b in zip(plain[m], stacked[m], strict=True))
     print(f"{args.clips} clips x {args.tags} tags, {args.resamples} resamples")
-    for name, seconds in (("one by one (summarize per resample)", plain_s), ("src.confidence", stacked_s)):
+    for name, seconds in (("one by one (summarize per resample)", plain_s), ("src.evaluation.confidence", stacked_s)):
         print(f"  {name:<36} {seconds:7.2f} s  ({seconds / args.resamples * 1000:.1f} ms per resample)")
     print(f"  ratio {plain_s / stacked_s:.2f}x; largest difference between the interval bounds {difference:.2e}")
     print(f"  ROC-AUC {stacked['roc_auc'][0]:.4f}-{stacked['roc_auc'][1]:.4f}, "

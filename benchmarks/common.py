@@ -12,7 +12,7 @@ def fcn4_rates(batch_size: int, steps: int, warmup: int = 1) -> dict:
     import mindspore as ms
 
     from src.musictagger import ModelParams, build_network
-    from src.trainer import build_train_cell
+    from src.training.trainer import build_train_cell
 
     params = ModelParams()
     network = build_network(params)

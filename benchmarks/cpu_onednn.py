@@ -24,7 +24,7 @@ SETTINGS = {"with cap (toolkit default)": None, "without cap (ONEDNN_MAX_CPU_ISA
 def child(batch_size: int, steps: int) -> None:
     sys.path.insert(0, str(ROOT))
     from benchmarks.common import fcn4_rates
-    from src.runtime import setup_runtime
+    from src.core.runtime import setup_runtime
 
     setup_runtime("CPU")
     print(json.dumps(fcn4_rates(batch_size, steps)))

@@ -85,9 +85,9 @@ def features_only(music: str) -> dict:
 
 def make_checkpoint(folder: str) -> dict:
     """folder/fcn4.ckpt: a random full-size network (+ model_params.json)."""
-    from src import checkpoint
+    from src.core.runtime import setup_runtime
+    from src.model import checkpoint
     from src.musictagger import MusicTaggerCNN
-    from src.runtime import setup_runtime
 
     setup_runtime("CPU")
     network = MusicTaggerCNN()

@@ -18,10 +18,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import fcn4_rates  # noqa: E402
+from src.core.runtime import setup_runtime  # noqa: E402
 from src.dataset import SplitWriter, create_dataset  # noqa: E402
 from src.features import FEATURE_SHAPE  # noqa: E402
 from src.musictagger import ModelParams  # noqa: E402
-from src.runtime import setup_runtime  # noqa: E402
 
 NUM_CLASSES = ModelParams().num_classes
 CLIP_BYTES = int(np.prod(FEATURE_SHAPE)) * np.dtype(np.float32).itemsize

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from src import demo_data
-from src.fileio import atomic_write_bytes
+from src.core.fileio import atomic_write_bytes
 from src.preprocess.annotations import read_annotations
 
 UNSAFE_PATH = "../outside_the_dataset/escaped-0-29.mp3"

@@ -22,7 +22,7 @@ from pathlib import Path
 import psutil
 
 from src import demo_data
-from src.file_names import REPORT_FILE
+from src.core.file_names import REPORT_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE_CLIPS = 32

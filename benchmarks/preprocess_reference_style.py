@@ -23,8 +23,8 @@ from threadpoolctl import threadpool_limits
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from src import demo_data, features  # noqa: E402
+from src.core.file_names import NPY_DIR, shard_base  # noqa: E402
 from src.dataset import mindrecord_schema  # noqa: E402
-from src.file_names import NPY_DIR, shard_base  # noqa: E402
 from src.preprocess.annotations import read_annotations  # noqa: E402
 
 

@@ -91,8 +91,8 @@ def frontend_share(models: dict, folder: Path, batch_size: int, repeats: int) ->
     import onnxruntime as ort
 
     from src.features import CLIP_SAMPLES, log_mel
-    from src.frontend import LogMelFrontEnd, WaveformTagger
     from src.inference.backends import OnnxBackend
+    from src.model.frontend import LogMelFrontEnd, WaveformTagger
     from src.musictagger import MusicTaggerCNN
 
     batch = np.random.default_rng(0).normal(0.0, 0.1, (batch_size, CLIP_SAMPLES)).astype(np.float32)
@@ -149,8 +149,8 @@ def main() -> int:
     args = parser.parse_args()
 
     from src import demo_data, features
+    from src.core.runtime import setup_runtime
     from src.inference.tagging import collect_audio
-    from src.runtime import setup_runtime
 
     setup_runtime("CPU")
     features.warm_up()

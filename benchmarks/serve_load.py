@@ -141,10 +141,10 @@ def demo_clips(folder: Path, count: int) -> list[bytes]:
 
 def export_random_model(folder: Path, full: bool, batch: int) -> Path:
     """An FCN-4 with random weights (narrow, or full size), exported to ONNX with a fixed batch, and its tags."""
+    from src.core.runtime import setup_runtime
+    from src.core.tag_list import REFERENCE_TAGS, write_tag_list
     from src.inference.exporting import export_model
     from src.musictagger import ModelParams, build_network
-    from src.runtime import setup_runtime
-    from src.tag_list import REFERENCE_TAGS, write_tag_list
 
     setup_runtime("CPU", mode="graph")
     params = ModelParams() if full else ModelParams(channels=NARROW)

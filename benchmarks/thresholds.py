@@ -1,5 +1,5 @@
-"""Yes/no thresholds chosen on val with the guard (src.thresholds.choose_guarded) against the unguarded per-tag
-choice of earlier versions, judged on test: micro and macro precision, recall and F1 side by side, for several
+"""Yes/no thresholds chosen on val with the guard (src.evaluation.thresholds.choose_guarded) against the unguarded
+per-tag choice of earlier versions, judged on test: micro and macro precision, recall and F1 side by side, for several
 min_positives (the config key threshold_min_positives) at one max_fpr (threshold_max_fpr).
 
     python benchmarks/thresholds.py RUN [RUN ...] [--min_positives 2 3 5 8 10] [--max_fpr 0.4] [--rule f1]
@@ -26,12 +26,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from src.cli import run_command  # noqa: E402 - after the path set-up
-from src.errors import UserError  # noqa: E402
-from src.file_names import eval_result, scores_file  # noqa: E402
-from src.model_utils.config import get_config  # noqa: E402
-from src.saved_scores import SplitScores, load  # noqa: E402
-from src.thresholds import (  # noqa: E402
+from src.core.cli import run_command  # noqa: E402 - after the path set-up
+from src.core.errors import UserError  # noqa: E402
+from src.core.file_names import eval_result, scores_file  # noqa: E402
+from src.evaluation.saved_scores import SplitScores, load  # noqa: E402
+from src.evaluation.thresholds import (  # noqa: E402
     PER_TAG,
     POOLED,
     RULES,
@@ -43,6 +42,7 @@ from src.thresholds import (  # noqa: E402
     pooled_threshold,
     precision_recall_f1,
 )
+from src.model_utils.config import get_config  # noqa: E402
 
 MIN_POSITIVES = (2, 3, 5, 8, 10)
 ALTERNATIVES = ("no weak rule", "rare: all-tags pool")

@@ -37,10 +37,10 @@ def measure_mindspore(spec: dict) -> dict:
     """One configuration in this process: build, one warm-up step, `steps` timed optimizer steps."""
     import mindspore as ms
 
-    from src import memory
+    from src.core.runtime import setup_runtime
     from src.musictagger import ModelParams, build_network
-    from src.runtime import setup_runtime
-    from src.train_step import RECOMPUTE, TrainStep
+    from src.training import memory
+    from src.training.train_step import RECOMPUTE, TrainStep
 
     spec = {**DEFAULTS, **spec}
     setup_runtime("CPU", mode="graph", memory_optimize_level=spec["optimize_level"])

@@ -10,7 +10,7 @@ It runs in whichever MindSpore execution mode the caller set (`mindspore.set_con
 PyNative (MindSpore's default) or graph; it never sets the mode itself. Importing this module
 imports no MindSpore and sets nothing up; `load_model` sets the device for .ckpt and .mindir
 files only, and ONNX files run through ONNX Runtime without MindSpore. Everything here is built
-on the command-line tools' own modules (src.inference, src.features, src.metrics), so the API
+on the command-line tools' own modules (src.inference, src.features, src.evaluation.metrics), so the API
 tags exactly as tag.py does and scores exactly as eval.py does.
 """
 
@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from src.errors import UserError
+from src.core.errors import UserError
 from src.features import CLIP_SECONDS
 from src.inference.backends import Backend, predict_all, run_all
 from src.inference.tag_report import top_tags
@@ -193,16 +193,16 @@ class Model:
 
 def load_model(path: str | os.PathLike, device: str = "auto", tags_file: str | os.PathLike = "") -> Model:
     """Load a checkpoint (.ckpt, as train.py writes), a MindIR (.mindir) or an ONNX (.onnx) export, or "zoo" (the
-    model zoo's trained FCN-4, downloaded once and verified; src.pretrained).
+    model zoo's trained FCN-4, downloaded once and verified; src.model.pretrained).
 
     device: "auto" (Ascend, else GPU, else CPU), "Ascend", "GPU" or "CPU" for .ckpt and .mindir (MindSpore);
     ONNX uses ONNX Runtime's providers and never imports MindSpore. Tag names: the checkpoint's own, else
-    `tags_file`, else FILE.tags.txt (export.py's) or tags.txt beside the model. Raises src.errors.UserError
+    `tags_file`, else FILE.tags.txt (export.py's) or tags.txt beside the model. Raises src.core.errors.UserError
     (one line) for a file that is not an FCN-4 model of these kinds.
     """
+    from src.core.tag_list import resolve_tags
     from src.inference.formats import open_backend
-    from src.pretrained import resolve
-    from src.tag_list import resolve_tags
+    from src.model.pretrained import resolve
 
     path = resolve(path)  # `zoo`: the model zoo's trained FCN-4, downloaded once into the cache folder
     backend = open_backend(path, device)  # mode None: the caller's execution mode is kept
@@ -227,9 +227,9 @@ def evaluate(labels: Any, scores: Any, tags: list[str]) -> dict[str, Any]:
     Returns eval.py's JSON summary: macro `roc_auc` and `pr_auc` (exact; scikit-learn's values) over the
     `num_tags_scored` tags that have positives and negatives (None when none has), the model zoo's histogram
     `reference_auc`, `num_samples`, `num_tags`, and `per_tag` ({tag, positives, roc_auc, pr_auc} in the order
-    of `tags`). ValueError for shapes that do not match; see src.metrics.summarize.
+    of `tags`). ValueError for shapes that do not match; see src.evaluation.metrics.summarize.
     """
-    from src.metrics import summarize
+    from src.evaluation.metrics import summarize
 
     return summarize(labels, scores, list(tags))
 

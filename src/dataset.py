@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from src.errors import UserError, first_line
+from src.core.errors import UserError, first_line
+from src.core.file_names import shard_base, split_shards
 from src.features import FEATURE_SHAPE
-from src.file_names import shard_base, split_shards
 
 WRITE_CHUNK = 16
 HEADER_LENGTH_BYTES = 8  # a MindRecord file starts with its JSON header's length, uint64 little-endian

@@ -27,8 +27,8 @@ import numpy as np
 import soundfile as sf
 from scipy import signal
 
-from src.fileio import atomic_write_bytes
-from src.tag_list import REFERENCE_TAGS
+from src.core.fileio import atomic_write_bytes
+from src.core.tag_list import REFERENCE_TAGS
 
 SAMPLE_RATE = 16000
 CSV_NAME = "annotations_final.csv"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from src.cli import run_command
+from src.core.cli import run_command
+from src.core.runtime import filter_mindspore_log
 from src.model_utils.config import Config, get_config
 from src.model_utils.moxing_adapter import moxing_wrapper
-from src.runtime import filter_mindspore_log
 
 
 def run_entry(run: Callable[[Config], int], argv: list[str] | None, description: str, cloud_sync: bool = True) -> int:

@@ -18,10 +18,10 @@ from pathlib import Path
 import mindspore.nn as nn
 import mindspore.ops as ops
 
-from src.errors import UserError
+from src.core.errors import UserError
+from src.core.file_names import MODEL_PARAMS_FILE
+from src.core.fileio import atomic_write_json
 from src.features import N_FRAMES, N_MELS
-from src.file_names import MODEL_PARAMS_FILE
-from src.fileio import atomic_write_json
 
 DEFAULT_ARCH = "fcn4"
 

@@ -47,7 +47,7 @@ def mindspore_cpu(pytestconfig):
     """CPU with the oneDNN cap and the run's execution mode (--ms-mode), as the entry points set it up."""
     import mindspore as ms
 
-    from src.runtime import setup_runtime
+    from src.core.runtime import setup_runtime
 
     setup_runtime("CPU", mode=pytestconfig.getoption("--ms-mode"))
     return ms

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from src.errors import UserError, first_line
-from src.fileio import atomic_write_json
+from src.core.errors import UserError, first_line
+from src.core.fileio import atomic_write_json
 from src.model_utils import device_adapter
 
 log = logging.getLogger("fcn4")

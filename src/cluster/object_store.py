@@ -15,8 +15,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from src.errors import UserError, first_line
-from src.fileio import atomic_path
+from src.core.errors import UserError, first_line
+from src.core.fileio import atomic_path
 
 log = logging.getLogger("fcn4")
 

@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from src.errors import UserError
+from src.core.errors import UserError
 
 
 def read_rank_table(path: str | Path) -> list[dict]:

@@ -1,5 +1,5 @@
 """Fit a linear head: one scikit-learn logistic regression per tag on standardized frozen embeddings,
-with k-fold cross-validation on the training clips, scored by this project's metrics (src.metrics).
+with k-fold cross-validation on the training clips, scored by this project's metrics (src.evaluation.metrics).
 
 The standardization is folded into the weights, so the saved head is one affine map of raw embeddings.
 A tag without both classes among the clips a model is fitted on gets a constant model (weights 0, the
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from src.metrics import summarize
+from src.evaluation.metrics import summarize
 
 CONSTANT_LOGIT = 10.0
 MAX_ITER = 1000
@@ -48,7 +48,8 @@ def cross_validate(
     embeddings: np.ndarray, labels: np.ndarray, tags: list[str], folds: int, c: float, seed: int
 ) -> dict:
     """Macro ROC-AUC and PR-AUC of `folds`-fold cross-validation (seeded shuffle): each fold scored by a head
-    fitted on the others, as src.metrics.summarize does; their mean, standard deviation and per-fold values."""
+    fitted on the others, as src.evaluation.metrics.summarize does; their mean, standard deviation and per-fold
+    values."""
     from sklearn.model_selection import KFold
 
     rows = []

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from src.errors import UserError, first_line
-from src.fileio import atomic_path, atomic_write_json
-from src.thresholds import PER_TAG, SOURCES, Guard, describe_choice
+from src.core.errors import UserError, first_line
+from src.core.fileio import atomic_path, atomic_write_json
+from src.evaluation.thresholds import PER_TAG, SOURCES, Guard, describe_choice
 
 ARRAYS = ("weights", "bias", "thresholds", "tags")  # the .npz holds exactly these
 FORMAT = "fcn4-linear-head"  # the sidecar's "format", also how an earlier head is recognised before replacing it
@@ -40,7 +40,7 @@ class LinearHead:
         return int(self.weights.shape[1])
 
     def decision_thresholds(self) -> list[float | None]:
-        """The thresholds in src/thresholds.py's form (None: the tag is never given)."""
+        """The thresholds in src/evaluation/thresholds.py's form (None: the tag is never given)."""
         return [None if np.isnan(t) else float(t) for t in self.thresholds]
 
     def threshold_sources(self) -> list[str]:
@@ -52,7 +52,7 @@ class LinearHead:
         return [PER_TAG] * len(self.tags)
 
     def describe_thresholds(self) -> str:
-        """How the thresholds were chosen, in words (src.thresholds.describe_choice)."""
+        """How the thresholds were chosen, in words (src.evaluation.thresholds.describe_choice)."""
         count, fpr, pooled, overall = (
             self._number(key)
             for key in ("threshold_min_positives", "threshold_max_fpr", "pooled_threshold", "overall_threshold")

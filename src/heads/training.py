@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from src.errors import UserError
-from src.file_names import split_shards
+from src.core.errors import UserError
+from src.core.file_names import split_shards
+from src.evaluation.metrics import summarize
+from src.evaluation.thresholds import Guard, choose_guarded, decide, describe_choice, precision_recall_f1
 from src.heads import fit
 from src.heads.linear import LinearHead
-from src.metrics import summarize
-from src.thresholds import Guard, choose_guarded, decide, describe_choice, precision_recall_f1
 
 log = logging.getLogger("fcn4")
 
@@ -49,7 +49,7 @@ def train_head(
     data: dict[str, tuple], tags: list[str], folds: int, c: float, seed: int, guard: Guard
 ) -> tuple[LinearHead, dict]:
     """The head fitted on data's train split and its report: cross-validation on train, ROC-AUC/PR-AUC on
-    val (and test), thresholds (max F1 on val, guarded: src.thresholds.choose_guarded) and how each was
+    val (and test), thresholds (max F1 on val, guarded: src.evaluation.thresholds.choose_guarded) and how each was
     chosen, F1 at them on test."""
     train_x, train_y = data[FIT_SPLIT]
     if len(train_x) < folds:
@@ -88,7 +88,8 @@ def _scores(summary: dict) -> dict:
 
 
 def f1_at_thresholds(labels: np.ndarray, scores: np.ndarray, thresholds: list[float | None], tags: list[str]) -> dict:
-    """Micro F1 and macro F1 (over tags with a positive) of the decisions at `thresholds` (src/thresholds.py)."""
+    """Micro F1 and macro F1 (over tags with a positive) of the decisions at `thresholds`
+    (src/evaluation/thresholds.py)."""
     found = precision_recall_f1(labels, decide(scores, thresholds), tags)
     return {"micro_f1": found["micro"]["f1"], "macro_f1": found["macro"]["f1"]}
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from src.errors import UserError, first_line
+from src.core.errors import UserError, first_line
 from src.features import CLIP_SAMPLES, FEATURE_SHAPE
 from src.inference.bin_protocol import pad_batch
 
@@ -126,13 +126,13 @@ def check_input_shape(path: Path, shape: list) -> tuple[int | None, str]:
 
 class CheckpointBackend(Backend):
     """The MindSpore network rebuilt from a checkpoint, shaped and named by the run info it carries
-    (else model_params.json beside it; src.model_loading); it takes log-mel features."""
+    (else model_params.json beside it; src.model.loading); it takes log-mel features."""
 
     kind = "checkpoint"
 
     def __init__(self, path: Path) -> None:
         from src.inference.with_embedding import TagsAndEmbedding
-        from src.model_loading import load_checkpoint_network
+        from src.model.loading import load_checkpoint_network
 
         self.network, self.own_tags = load_checkpoint_network(path)
         self.cell = TagsAndEmbedding(self.network)

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from src.errors import UserError, first_line
+from src.core.errors import UserError, first_line
+from src.core.file_names import MANIFEST_FILE
 from src.features import FEATURE_SHAPE, AudioError, load_audio, track_window
-from src.file_names import MANIFEST_FILE
 
 DATA_DIR = "00_data"
 LABELS_FILE = "label_ids.npy"

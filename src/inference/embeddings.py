@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from src.errors import UserError
-from src.fileio import atomic_path, atomic_write_text
+from src.core.errors import UserError
+from src.core.fileio import atomic_path, atomic_write_text
 from src.inference.tagging import Track
 
 INDEX_FILE = "embeddings.csv"

@@ -1,7 +1,7 @@
 """Export a loaded FCN-4 to MINDIR / ONNX / AIR / LITE, and prove the file computes what the checkpoint does.
 
 The model takes log-mel features, or for input kind "waveform" raw 12 kHz samples: the log-mel front
-end (src.frontend.LogMelFrontEnd) then runs inside the exported graph. It has two outputs: output 0 the
+end (src.model.frontend.LogMelFrontEnd) then runs inside the exported graph. It has two outputs: output 0 the
 probabilities (what the 310 protocol reads), output 1 the embedding before the dense layer
 (src.inference.with_embedding); both are checked.
 The kinds and their input shapes are src.inference.backends.INPUT_SHAPES; the ONNX input is named
@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from src.errors import UserError
+from src.core.errors import UserError
+from src.core.fileio import check_writable_dir
 from src.features import FEATURE_SHAPE, SAMPLE_RATE
-from src.fileio import check_writable_dir
 from src.inference.backends import INPUT_SHAPES
 from src.inference.formats import EXPORT_FORMATS
 
@@ -134,7 +134,7 @@ def _exported_cell(network, input_kind: str) -> tuple:
             f"export_input={input_kind}: the log-mel front end makes features of shape {list(FEATURE_SHAPE)}, "
             f"this network takes {list(network.params.input_shape)}"
         )
-    from src.frontend import LogMelFrontEnd
+    from src.model.frontend import LogMelFrontEnd
 
     cell = TagsAndEmbedding(network, LogMelFrontEnd())
     cell.set_train(False)

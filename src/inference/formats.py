@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from src.errors import UserError
-from src.file_names import CHECKPOINT_SUFFIX
+from src.core.errors import UserError
+from src.core.file_names import CHECKPOINT_SUFFIX
 from src.inference.backends import Backend, CheckpointBackend, MindIRBackend, OnnxBackend
 from src.inference.lite_app import LiteAppBackend
 
@@ -82,7 +82,7 @@ def open_backend(path: str | Path, device_target: str = "auto", mode: str | None
                 f"{path}: {backend.kind} models need MindSpore, which is not installed here; "
                 f"export the model to ONNX (export.py --file_format ONNX) and tag with that"
             ) from None
-        from src.runtime import set_mode, use_device
+        from src.core.runtime import set_mode, use_device
 
         use_device(device_target)
         if mode is not None:

@@ -17,9 +17,9 @@ import sys
 import time
 from pathlib import Path
 
-from src.cli import run_command
-from src.errors import UserError
-from src.fileio import atomic_path, atomic_write_text
+from src.core.cli import run_command
+from src.core.errors import UserError
+from src.core.fileio import atomic_path, atomic_write_text
 from src.inference import bin_protocol
 
 
@@ -41,8 +41,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace) -> int:
+    from src.core.runtime import setup_runtime
     from src.inference.backends import MindIRBackend
-    from src.runtime import setup_runtime
 
     folder = Path(args.input0_path)
     if not folder.is_dir():

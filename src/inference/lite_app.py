@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from src.errors import UserError
+from src.core.errors import UserError
 from src.inference import bin_protocol
 from src.inference.backends import (
     INPUT_SHAPES,

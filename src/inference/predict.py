@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from src.core.errors import UserError
 from src.dataset import create_dataset
-from src.errors import UserError
 
 
 def predict(

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from src.errors import UserError
+from src.core.errors import UserError
+from src.core.fileio import atomic_path
+from src.evaluation.thresholds import PER_TAG, decide
 from src.features import CLIP_SECONDS
-from src.fileio import atomic_path
 from src.inference.tagging import Track
-from src.thresholds import PER_TAG, decide
 
 CSV_COLUMNS = ("path", "duration_s", "windows", "error", "top_tags")  # then one column per tag
 JSON_KEYS = frozenset({"aggregate", "tags", "tracks", "skipped"})
@@ -44,7 +44,7 @@ def top_tags(track: Track, tags: list[str], k: int, aggregate: str) -> list[tupl
 def passing_tags(
     track: Track, tags: list[str], aggregate: str, thresholds: list[float | None], sources: list[str] | None = None
 ) -> list[tuple[str, float, float, str]]:
-    """The (tag, probability, threshold, how the threshold was chosen: src.thresholds.SOURCES; all PER_TAG
+    """The (tag, probability, threshold, how the threshold was chosen: src.evaluation.thresholds.SOURCES; all PER_TAG
     without sources) of every tag that passes its threshold, most probable first."""
     scores = track.aggregate(aggregate)
     passed = decide(scores[None, :], thresholds)[0]

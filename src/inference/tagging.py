@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from src.errors import UserError
+from src.core.errors import UserError
 from src.features import CLIP_SAMPLES, SAMPLE_RATE, AudioError, fix_length, load_audio, log_mel
 from src.inference.backends import Backend, run_all
 

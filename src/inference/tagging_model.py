@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from src.file_names import thresholds_file
+from src.core.file_names import thresholds_file
 from src.heads.linear import LinearHead
 from src.inference.backends import Backend
 
@@ -51,10 +51,10 @@ def open_tagging_model(
     head: str = "",
 ) -> TaggingModel:
     """Open `model` (a .ckpt, .mindir or .onnx file; `zoo` must already be resolved) with its tag names
-    (src.tag_list.resolve_tags: `tags_file`, else found beside the model) or, given `head` (a .npz that
+    (src.core.tag_list.resolve_tags: `tags_file`, else found beside the model) or, given `head` (a .npz that
     train_head.py fitted), that head's tags; a model without embeddings is refused for a head."""
+    from src.core.tag_list import resolve_tags
     from src.inference.formats import open_backend
-    from src.tag_list import resolve_tags
 
     path = Path(model)
     backend = open_backend(path, device_target, mode)
@@ -76,7 +76,7 @@ def find_decisions(model: TaggingModel, given: str = "", required: bool = True) 
     """The thresholds to decide with: `given` (a thresholds file, --thresholds), else a head's own (chosen on
     val by train_head.py), else those eval.py saved beside the model; each checked against the tags (and a
     checkpoint's sha256). Not `required`: None when none of the three exists, instead of a UserError."""
-    from src.decisions import for_tagging
+    from src.evaluation.decisions import for_tagging
 
     if model.head and not given:
         head = model.head

@@ -18,9 +18,9 @@ from typing import Any, TypeVar
 
 import yaml
 
-from src.errors import UserError, first_line
-from src.file_names import CONFIG_FILE
-from src.fileio import atomic_write_text
+from src.core.errors import UserError, first_line
+from src.core.file_names import CONFIG_FILE
+from src.core.fileio import atomic_write_text
 
 T = TypeVar("T")
 

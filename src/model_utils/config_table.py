@@ -13,9 +13,9 @@ from typing import Any
 
 import yaml
 
-from src.cli import run_command
-from src.errors import UserError
-from src.fileio import atomic_write_text
+from src.core.cli import run_command
+from src.core.errors import UserError
+from src.core.fileio import atomic_write_text
 from src.model_utils.config import DEFAULT_CONFIG, load_schema
 
 BEGIN = "<!-- CONFIG-TABLE-BEGIN -->"

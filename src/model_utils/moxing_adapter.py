@@ -18,7 +18,7 @@ from pathlib import Path
 
 from src.cluster import distributed, object_store
 from src.cluster.distributed import World
-from src.errors import UserError
+from src.core.errors import UserError
 from src.model_utils.config import Config
 
 __all__ = ["get_job_id", "cloud_sync", "moxing_wrapper"]

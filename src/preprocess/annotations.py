@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from src.errors import UserError
+from src.core.errors import UserError
 from src.preprocess.formats.common import MAX_CLIP_ID, Annotations, multi_hot
 from src.preprocess.formats.common import annotation_rows as _rows
 from src.preprocess.formats.msd_lastfm import read_msd_lastfm

@@ -27,9 +27,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 from src import features
-from src.errors import UserError
-from src.file_names import MANIFEST_FILE, NPY_DIR, REPORT_FILE, TAGS_FILE, dataset_files
-from src.fileio import atomic_write_json
+from src.core.errors import UserError
+from src.core.file_names import MANIFEST_FILE, NPY_DIR, REPORT_FILE, TAGS_FILE, dataset_files
+from src.core.fileio import atomic_write_json
+from src.core.tag_list import write_tag_list
 from src.preprocess.manifest import read_manifest, settings_diff, write_manifest
 from src.preprocess.plan import Plan, make_plan
 from src.preprocess.report import padded_entry, skip_hints
@@ -37,7 +38,6 @@ from src.preprocess.specs import DatasetSpec, RunOptions
 from src.preprocess.work_store import CHUNK_CLIPS, STORE_FORMAT, WorkStore, exclusive
 from src.preprocess.worker import compute_chunk, init_worker
 from src.preprocess.writer import ShardAssembler
-from src.tag_list import write_tag_list
 
 log = logging.getLogger("fcn4")
 

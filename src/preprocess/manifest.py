@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from src import features
-from src.errors import UserError
-from src.file_names import MANIFEST_FILE, WORK_DIR
-from src.fileio import atomic_write_json
+from src.core.errors import UserError
+from src.core.file_names import MANIFEST_FILE, WORK_DIR
+from src.core.fileio import atomic_write_json
 
 if TYPE_CHECKING:
     from src.preprocess.plan import Plan

@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from src import features
-from src.errors import UserError
-from src.file_names import SPLITS
-from src.fileio import file_sha256
+from src.core.errors import UserError
+from src.core.file_names import SPLITS
+from src.core.fileio import file_sha256
 from src.preprocess.annotations import Annotations, keep_tags, label_matrix, read_annotations, top_tags
 from src.preprocess.specs import DatasetSpec
 from src.preprocess.splits import assign_splits, listed_tags, refused_rows

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from src.core.file_names import REPORT_FILE, WORK_CHUNKS_DIR
 from src.features import SHORT_SECONDS
-from src.file_names import REPORT_FILE, WORK_CHUNKS_DIR
 from src.preprocess.annotations import SYMLINK_REASON
 
 MISSING_REASON = "missing file"  # features.load_audio's reason for a clip whose file is absent

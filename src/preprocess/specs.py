@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from src.errors import UserError
+from src.core.errors import UserError
 
 MAX_MINDRECORD_SHARDS = 1000
 

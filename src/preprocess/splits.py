@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from src.errors import UserError, first_line
+from src.core.errors import UserError, first_line
 from src.preprocess.annotations import check_clip_path
 from src.preprocess.formats import mtg_jamendo
 from src.preprocess.specs import SplitSpec

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from src import features
-from src.errors import UserError
+from src.core.errors import UserError
 from src.preprocess.formats.common import MAX_CLIP_ID
 
 MAX_TRACK_WINDOWS = 64  # the config range of track_windows

@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from src import run_lock
+from src.core import run_lock
+from src.core.file_names import PREPROCESS_LOCK, WORK_CHUNKS_DIR, WORK_DIR, dataset_files
+from src.core.fileio import atomic_path, atomic_write_json
 from src.features import FEATURE_SHAPE, feature_params
-from src.file_names import PREPROCESS_LOCK, WORK_CHUNKS_DIR, WORK_DIR, dataset_files
-from src.fileio import atomic_path, atomic_write_json
 
 CHUNK_CLIPS = 8  # clips per chunk: the unit of work, of resuming, and of a lost computation on a kill
 STORE_FORMAT = 1

@@ -21,8 +21,8 @@ from librosa.util.exceptions import ParameterError
 from threadpoolctl import threadpool_limits
 
 from src import features
-from src.errors import UserError
-from src.fileio import atomic_path
+from src.core.errors import UserError
+from src.core.fileio import atomic_path
 from src.preprocess.annotations import resolve_clip_path
 from src.preprocess.work_store import WorkStore
 

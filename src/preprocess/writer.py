@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from tqdm import tqdm
 
-from src.file_names import SPLITS
+from src.core.file_names import SPLITS
 from src.preprocess.plan import Plan
 from src.preprocess.work_store import CHUNK_CLIPS, WorkStore
 

@@ -30,7 +30,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from src.errors import UserError
+from src.core.errors import UserError
 from src.inference.backends import require_embeddings
 from src.serving import replies
 from src.serving.limits import ServiceError

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from src.evaluation.thresholds import decide
 from src.features import CLIP_SECONDS
 from src.inference.tag_report import track_json
 from src.inference.tagging import Track
 from src.inference.tagging_model import Decisions, TaggingModel
 from src.serving.limits import Limits
 from src.serving.uploads import Upload
-from src.thresholds import decide
 
 VERSION_CHARS = 12  # of the model file's sha256 in `version`
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from starlette.requests import Request
 
-from src.errors import first_line
+from src.core.errors import first_line
 from src.features import CLIP_SAMPLES, warm_up
 from src.inference.backends import run_all
 from src.inference.tagging import Track, waveform_track

@@ -21,7 +21,7 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
-from src.errors import first_line
+from src.core.errors import first_line
 from src.serving.limits import ServiceError
 
 UPLOAD_NAME = "upload"

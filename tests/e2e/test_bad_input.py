@@ -5,9 +5,9 @@ import csv
 import numpy as np
 import pytest
 
+from src.core.tag_list import write_tag_list
 from src.dataset import SplitWriter
 from src.features import FEATURE_SHAPE
-from src.tag_list import write_tag_list
 from tests.helpers.models import NARROW_CHANNELS
 from tests.helpers.processes import assert_one_line_error, run_script
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from src.core.errors import UserError
 from src.dataset import SplitWriter
-from src.errors import UserError
 from src.features import FEATURE_SHAPE
 from src.inference import bin_protocol
 from src.inference.exporting import export_model

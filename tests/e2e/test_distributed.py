@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from src import checkpoint
 from src.cluster import distributed, replica_checks
 from src.cluster.distributed import World
-from src.errors import UserError
+from src.core.errors import UserError
+from src.model import checkpoint
 from src.musictagger import ModelParams, MusicTaggerCNN
 from tests.helpers.data_parallel import checkpoint_weights, one_process_and_two_ranks
 from tests.helpers.datasets import make_corpus

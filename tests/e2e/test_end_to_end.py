@@ -10,9 +10,10 @@ import time
 import numpy as np
 import pytest
 
-from src import checkpoint, demo_data, features
+from src import demo_data, features
+from src.core.tag_list import read_tag_list
+from src.model import checkpoint
 from src.preprocess.annotations import read_annotations, top_tags
-from src.tag_list import read_tag_list
 from tests.helpers.datasets import make_corpus
 from tests.helpers.models import NARROW_CHANNELS
 from tests.helpers.processes import ROOT, run_script

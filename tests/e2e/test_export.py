@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import yaml
 
-from src.errors import UserError
+from src.core.errors import UserError
+from src.core.tag_list import read_tag_list
 from src.inference.exporting import check_export_target
 from src.inference.formats import EXPORT_FORMATS, MODEL_SUFFIXES, backend_class, check_export_device
 from src.musictagger import ModelParams
-from src.tag_list import read_tag_list
 from tests.helpers.models import NARROW_CHANNELS, feature_batch, random_network, save_checkpoint, write_tags
 from tests.helpers.processes import ROOT, assert_one_line_error, run_script
 

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from src import checkpoint
-from src.metrics import summarize
-from src.saved_scores import load as load_scores
-from src.tag_list import read_tag_list
+from src.core.tag_list import read_tag_list
+from src.evaluation.metrics import summarize
+from src.evaluation.saved_scores import load as load_scores
+from src.model import checkpoint
 from tests.helpers.datasets import make_corpus
 from tests.helpers.models import NARROW_CHANNELS
 from tests.helpers.processes import assert_one_line_error, run_script

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from src import features
+from src.core.tag_list import read_tag_list
 from src.preprocess.annotations import label_matrix, read_annotations, top_tags
-from src.tag_list import read_tag_list
 from tests.helpers.datasets import split_rows
 from tests.helpers.format_corpora import jamendo_corpus
 from tests.helpers.models import NARROW_CHANNELS

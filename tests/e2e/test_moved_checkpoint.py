@@ -6,7 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from src import checkpoint, features
+from src import features
+from src.model import checkpoint
 from src.musictagger import ModelParams, MusicTaggerCNN
 from tests.helpers.models import NARROW_CHANNELS, feature_batch, random_network, write_tags, write_tone
 from tests.helpers.processes import assert_one_line_error, run_script

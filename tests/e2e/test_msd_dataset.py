@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
+from src.core.tag_list import read_tag_list
 from src.preprocess.annotations import label_matrix, read_annotations, top_tags
-from src.tag_list import read_tag_list
 from tests.helpers.datasets import split_rows
 from tests.helpers.format_corpora import msd_corpus
 from tests.helpers.models import NARROW_CHANNELS

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from src.cluster.object_store import Mirror, S3Store, parse_url
-from src.errors import UserError
+from src.core.errors import UserError
 from tests.helpers.datasets import make_corpus
 from tests.helpers.msrun_jobs import NARROW, finish, free_port, launch_env, start
 from tests.helpers.processes import ROOT, assert_one_line_error

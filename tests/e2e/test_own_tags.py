@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from src.evaluation.metrics import summarize
 from src.heads.linear import load_head
 from src.inference.backends import CheckpointBackend, run_all
-from src.metrics import summarize
 from tests.helpers.datasets import split_rows
 from tests.helpers.models import NARROW_CHANNELS, random_network, save_checkpoint
 from tests.helpers.processes import assert_one_line_error, run_script

@@ -63,7 +63,7 @@ def test_postprocess_reads_reference_layout_labels_and_prints_auc(tmp_path):
     result = _postprocess(tmp_path / "r", tmp_path / "label_ids.npy")
 
     assert result.returncode == 0, result.stderr[-3000:]
-    from src.metrics import reference_auc
+    from src.evaluation.metrics import reference_auc
 
     expected = reference_auc(labels.reshape(12, 6), scores.reshape(12, 6))
     assert result.stdout.rstrip().splitlines()[-1] == f"AUC: {expected:.5f}"

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from src import demo_data, features
+from src.core.file_names import PREPROCESS_LOCK
+from src.core.tag_list import read_tag_list
 from src.dataset import count_rows, find_shards
-from src.file_names import PREPROCESS_LOCK
 from src.preprocess.annotations import read_annotations
-from src.tag_list import read_tag_list
 from tests.helpers.datasets import dataset_content, split_rows
 from tests.helpers.processes import ROOT, assert_one_line_error, run_script
 

@@ -14,12 +14,12 @@ import sys
 import numpy as np
 import pytest
 
-from src import checkpoint
+from src.core.file_names import TAGS_FILE
+from src.core.tag_list import read_tag_list, write_tag_list
 from src.dataset import SplitWriter
-from src.file_names import TAGS_FILE
+from src.model import checkpoint
+from src.model.pretrained import SPLIT_WARNING, ZOO_FILE, ZOO_TAGS
 from src.musictagger import ModelParams
-from src.pretrained import SPLIT_WARNING, ZOO_FILE, ZOO_TAGS
-from src.tag_list import read_tag_list, write_tag_list
 from tests.helpers.models import NARROW_CHANNELS, feature_batch, random_network, write_tone
 from tests.helpers.processes import ROOT, assert_one_line_error, run_script
 from tests.helpers.zoo_server import ZooServer

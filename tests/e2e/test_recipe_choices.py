@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from src.checkpoint import TrainState
-from src.recipe_options import Schedule
+from src.model.checkpoint import TrainState
+from src.training.recipe_options import Schedule
 from tests.helpers.datasets import make_corpus
 from tests.helpers.models import NARROW_CHANNELS
 from tests.helpers.processes import assert_one_line_error, run_script

@@ -13,11 +13,11 @@ from tests.helpers.processes import ROOT, assert_one_line_error, run_script
 STEPS = """
 import hashlib, sys
 import numpy as np
-from src.runtime import setup_runtime
+from src.core.runtime import setup_runtime
 setup_runtime("CPU", seed=1, cpu_cores=int(sys.argv[1]))
 import mindspore as ms
 from src.musictagger import ModelParams, build_network
-from src.train_step import build_train_cell
+from src.training.train_step import build_train_cell
 network = build_network(ModelParams(channels=(1, 16, 32, 64, 128)))
 cell = build_train_cell(network, 0.0005, 1024.0)
 rng = np.random.default_rng(0)

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from src.cluster.rank_table import host_devices, main
-from src.errors import UserError
+from src.core.errors import UserError
 from tests.helpers.datasets import make_corpus
 from tests.helpers.msrun_jobs import NARROW, launch_env
 from tests.helpers.processes import ROOT

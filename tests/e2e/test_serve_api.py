@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from src import api, demo_data
-from src.decisions import Thresholds
-from src.fileio import file_sha256
+from src.core.fileio import file_sha256
+from src.evaluation.decisions import Thresholds
 from src.heads.linear import LinearHead
 from tests.helpers.models import NARROW_CHANNELS, random_network, save_checkpoint, write_tags, write_tone
 from tests.helpers.serving import Server, narrow_onnx

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from src import demo_data, features
-from src.errors import UserError
+from src.core.errors import UserError
+from src.core.tag_list import check_tag_count, resolve_tags, tag_list_candidates, tags_or_numbered
 from src.inference.backends import OnnxBackend, predict_all
 from src.inference.exporting import export_model
 from src.inference.tagging import collect_audio, tag_tracks, window_starts
-from src.tag_list import check_tag_count, resolve_tags, tag_list_candidates, tags_or_numbered
 from tests.helpers.models import NARROW_CHANNELS, random_network, save_checkpoint, write_tags, write_tone
 from tests.helpers.processes import assert_one_line_error, run_script
 

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from src import checkpoint
+from src.model import checkpoint
 from tests.helpers.datasets import make_corpus, split_rows
 from tests.helpers.models import NARROW_CHANNELS
 from tests.helpers.processes import ROOT, assert_one_line_error, run_script

@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from src import checkpoint
+from src.core.tag_list import read_tag_list
+from src.model import checkpoint
 from src.musictagger import ModelParams
-from src.tag_list import read_tag_list
 from tests.helpers.datasets import make_corpus
 from tests.helpers.models import NARROW_CHANNELS
 from tests.helpers.processes import ROOT, assert_one_line_error, run_script

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from src import features
-from src.errors import UserError
+from src.core.errors import UserError
 from src.inference.backends import INPUT_SHAPES
 from src.inference.exporting import CHECK_BATCHES, export_model
 from src.musictagger import ModelParams, MusicTaggerCNN

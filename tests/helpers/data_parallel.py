@@ -5,8 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
-from src import checkpoint
 from src.dataset import SplitWriter, create_dataset, find_shards
+from src.model import checkpoint
 
 
 def paired_dataset(corpus: Path, out: Path, seed: int) -> int:

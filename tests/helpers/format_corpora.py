@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from src import demo_data
-from src.fileio import atomic_write_bytes
+from src.core.fileio import atomic_write_bytes
 from src.preprocess.formats import msd_lastfm, mtg_jamendo
 
 # MTG-Jamendo tag -> the demo_data rule that decides it (instrument, drums, voice, tempo, loudness).

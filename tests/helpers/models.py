@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from src import checkpoint
+from src.core.tag_list import write_tag_list
 from src.features import FEATURE_SHAPE
+from src.model import checkpoint
 from src.musictagger import ModelParams, MusicTaggerCNN
-from src.tag_list import write_tag_list
 
 NARROW_CHANNELS = (1, 4, 8, 8, 16)  # the FCN-4 topology at a width that trains in seconds
 

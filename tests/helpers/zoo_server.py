@@ -1,6 +1,6 @@
 """A stand-in for the model zoo's download server: one file over HTTP on 127.0.0.1, from a thread.
 
-Tests point src.pretrained at it through its test-only variables (FCN4_ZOO_URL, FCN4_ZOO_SHA256) and
+Tests point src.model.pretrained at it through its test-only variables (FCN4_ZOO_URL, FCN4_ZOO_SHA256) and
 give it a cache folder of their own (FCN4_CACHE), so nothing in the suite reaches the internet.
 """
 
@@ -11,7 +11,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from src.pretrained import CACHE_VARIABLE, SHA256_VARIABLE, URL_VARIABLE
+from src.model.pretrained import CACHE_VARIABLE, SHA256_VARIABLE, URL_VARIABLE
 
 FILE_NAME = "fcn4_zoo_test.ckpt"
 
@@ -30,7 +30,7 @@ class ZooServer:
         self.thread.start()
 
     def env(self, cache: Path, sha256: str | None = None) -> dict[str, str]:
-        """The variables that point src.pretrained here, with the served file's hash unless `sha256` is given."""
+        """The variables that point src.model.pretrained here, with the served file's hash unless `sha256` is given."""
         return {
             URL_VARIABLE: self.url,
             SHA256_VARIABLE: sha256 or hashlib.sha256(self.body).hexdigest(),

@@ -5,11 +5,12 @@ resume refuses another accumulation."""
 import numpy as np
 import pytest
 
-from src import checkpoint, memory, run_folder
-from src.errors import UserError
+from src.core.errors import UserError
+from src.core.runtime import current_mode, set_mode
+from src.model import checkpoint
 from src.musictagger import ModelParams, MusicTaggerCNN
-from src.runtime import current_mode, set_mode
-from src.train_step import RECOMPUTE, TrainStep, optimizer_steps
+from src.training import memory, run_folder
+from src.training.train_step import RECOMPUTE, TrainStep, optimizer_steps
 from tests.helpers.models import NARROW_CHANNELS, feature_batch
 
 PARAMS = ModelParams(channels=NARROW_CHANNELS, num_classes=5)

@@ -5,7 +5,9 @@ import os
 import numpy as np
 import pytest
 
-from src.errors import UserError
+from src.core.errors import UserError
+from src.core.tag_list import REFERENCE_TAGS as REFERENCE_ORDER
+from src.core.tag_list import read_tag_list, write_tag_list
 from src.model_utils.config import DEFAULT_CONFIG, load_yaml
 from src.preprocess.annotations import (
     ANNOTATION_FORMATS,
@@ -16,8 +18,6 @@ from src.preprocess.annotations import (
     resolve_clip_path,
     top_tags,
 )
-from src.tag_list import REFERENCE_TAGS as REFERENCE_ORDER
-from src.tag_list import read_tag_list, write_tag_list
 
 REFERENCE_TAGS = list(REFERENCE_ORDER)
 

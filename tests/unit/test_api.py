@@ -10,13 +10,13 @@ import pytest
 import soundfile as sf
 
 import fcn4
-from src.errors import UserError
+from src.core.errors import UserError
+from src.core.runtime import current_mode, set_mode
+from src.evaluation.metrics import per_tag_roc_auc
 from src.features import CLIP_SAMPLES, SAMPLE_RATE
 from src.inference.formats import open_backend
 from src.inference.tagging import tag_tracks, window_starts
-from src.metrics import per_tag_roc_auc
-from src.runtime import current_mode, set_mode
-from src.trainer import build_train_cell
+from src.training.trainer import build_train_cell
 from tests.helpers.models import NARROW_CHANNELS, feature_batch, random_network, save_checkpoint, write_tags, write_tone
 from tests.helpers.processes import ROOT
 

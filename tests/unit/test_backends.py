@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from src import features
-from src.errors import UserError
+from src.core.errors import UserError
 from src.inference import tagging
 from src.inference.backends import INPUT_SHAPES, Backend, check_input_shape
 from tests.helpers.models import write_tone

@@ -4,8 +4,8 @@ chosen on val, and its CLI reads eval.py's saved scores."""
 import numpy as np
 
 from benchmarks.thresholds import compare_thresholds, main
-from src.saved_scores import SplitScores, save
-from src.thresholds import Guard, choose_guarded, choose_thresholds, decide, precision_recall_f1
+from src.evaluation.saved_scores import SplitScores, save
+from src.evaluation.thresholds import Guard, choose_guarded, choose_thresholds, decide, precision_recall_f1
 
 TAGS = ["a", "b", "c", "d"]
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from src.musictagger import ModelParams, MusicTaggerCNN
-from src.train_step import TrainStep
+from src.training.train_step import TrainStep
 from tests.helpers.models import NARROW_CHANNELS, feature_batch
 
 PARAMS = ModelParams(channels=NARROW_CHANNELS, num_classes=5)

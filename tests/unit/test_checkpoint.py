@@ -6,10 +6,10 @@ import os
 import numpy as np
 import pytest
 
-from src import checkpoint
-from src.errors import UserError
+from src.core.errors import UserError
+from src.model import checkpoint
 from src.musictagger import ModelParams, MusicTaggerCNN
-from src.trainer import build_train_cell
+from src.training.trainer import build_train_cell
 from tests.helpers.models import NARROW_CHANNELS
 
 

@@ -1,4 +1,4 @@
-"""src.cli.run_command: bad input and a full disk become one `error: ...` line and exit code 2."""
+"""src.core.cli.run_command: bad input and a full disk become one `error: ...` line and exit code 2."""
 
 import errno
 import os
@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from src.cli import EXIT_USER_ERROR, run_command
-from src.errors import UserError
-from src.fileio import atomic_write_json
+from src.core.cli import EXIT_USER_ERROR, run_command
+from src.core.errors import UserError
+from src.core.fileio import atomic_write_json
 
 
 def _raise(exc: BaseException):

@@ -1,11 +1,12 @@
-"""Bootstrap intervals (src.confidence): the percentiles of eval.py's own macro figures over resampled clips."""
+"""Bootstrap intervals (src.evaluation.confidence): the percentiles of eval.py's own macro figures over resampled
+clips."""
 
 import numpy as np
 import pytest
 
-from src import confidence
-from src.confidence import bootstrap_intervals, interval_line
-from src.metrics import summarize
+from src.evaluation import confidence
+from src.evaluation.confidence import bootstrap_intervals, interval_line
+from src.evaluation.metrics import summarize
 
 
 def _data(n=40, tags=5, seed=0):
@@ -19,7 +20,7 @@ def _data(n=40, tags=5, seed=0):
 
 
 def _one_by_one(labels, scores, resamples, seed):
-    """The same resamples, each scored by src.metrics.summarize as eval.py scores a split."""
+    """The same resamples, each scored by src.evaluation.metrics.summarize as eval.py scores a split."""
     rng = np.random.default_rng(seed)
     drawn = rng.integers(0, len(labels), size=(resamples, len(labels)))
     names = [f"t{i}" for i in range(labels.shape[1])]

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from src.errors import UserError
+from src.core.errors import UserError
 from src.model_utils.config import DEFAULT_CONFIG, get_config, load_schema, save_config
 from src.model_utils.config_table import BEGIN, END, config_table, replace_table, write_table
 from tests.helpers.processes import assert_one_line_error, run_script

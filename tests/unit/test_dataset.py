@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from src.core.errors import UserError
 from src.dataset import SplitWriter, check_schema, count_rows, create_dataset, find_shards, mindrecord_schema
-from src.errors import UserError
 from src.features import FEATURE_SHAPE
 
 

@@ -1,4 +1,4 @@
-"""src/decisions.py and the tag.py reports with thresholds: chosen on val for one checkpoint, applied
+"""src/evaluation/decisions.py and the tag.py reports with thresholds: chosen on val for one checkpoint, applied
 only to that checkpoint and its tags, never replacing another checkpoint's file unasked; a tag with too
 few val positives gets the pooled threshold, flagged in the file, the log line and the reports; files
 written before that guard still load, as unguarded."""
@@ -11,11 +11,19 @@ import logging
 import numpy as np
 import pytest
 
-from src import decisions
-from src.errors import UserError
+from src.core.errors import UserError
+from src.evaluation import decisions
+from src.evaluation.thresholds import (
+    PER_TAG,
+    POOLED,
+    WEAK,
+    Guard,
+    choose_thresholds,
+    false_positive_rate,
+    pooled_threshold,
+)
 from src.inference import tag_report
 from src.inference.tagging import Track
-from src.thresholds import PER_TAG, POOLED, WEAK, Guard, choose_thresholds, false_positive_rate, pooled_threshold
 
 TAGS = ["piano", "drums", "voice"]
 

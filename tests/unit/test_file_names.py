@@ -2,7 +2,7 @@
 
 import pytest
 
-from src.file_names import (
+from src.core.file_names import (
     best_checkpoint,
     dataset_files,
     eval_result,

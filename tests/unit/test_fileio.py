@@ -1,4 +1,4 @@
-"""src.fileio: atomic writes leave no temp file and name the real file when the disk is full; the
+"""src.core.fileio: atomic writes leave no temp file and name the real file when the disk is full; the
 writability check finds an unusable output folder before the work, and creates nothing."""
 
 import errno
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from src.errors import UserError
-from src.fileio import atomic_write_json, atomic_write_text, check_writable_dir, check_writable_file
+from src.core.errors import UserError
+from src.core.fileio import atomic_write_json, atomic_write_text, check_writable_dir, check_writable_file
 
 
 def _full_disk(monkeypatch, after_bytes: int = 3):

@@ -1,12 +1,13 @@
-"""src/finetune.py: the body of a checkpoint always loads, its classifier only for the same tags, and a
+"""src/training/finetune.py: the body of a checkpoint always loads, its classifier only for the same tags, and a
 checkpoint of other widths is refused naming both shapes."""
 
 import numpy as np
 import pytest
 
-from src import checkpoint, finetune
-from src.errors import UserError
+from src.core.errors import UserError
+from src.model import checkpoint
 from src.musictagger import ModelParams, MusicTaggerCNN
+from src.training import finetune
 from tests.helpers.models import NARROW_CHANNELS, random_network
 
 TAGS = ["piano", "drums", "fast", "slow", "voice"]
@@ -86,7 +87,7 @@ def test_other_conv_widths_are_one_line_naming_both_shapes(tmp_path, mindspore_c
 
 def test_the_cached_zoo_checkpoint_is_taken_to_predict_the_reference_tags(tmp_path, monkeypatch, mindspore_cpu):
     """The zoo's checkpoint records no tag names: its classifier is kept only for a dataset of the reference's 50."""
-    from src import pretrained
+    from src.model import pretrained
 
     monkeypatch.setenv("FCN4_CACHE", str(tmp_path / "cache"))
     pretrained.zoo_path().parent.mkdir(parents=True)

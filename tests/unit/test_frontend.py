@@ -1,4 +1,4 @@
-"""src/frontend.py: the MindSpore log-mel front end against src/features.log_mel (librosa), the reference.
+"""src/model/frontend.py: the MindSpore log-mel front end against src/features.log_mel (librosa), the reference.
 
 Parity is measured on generated clips cut or padded by features.fix_length as preprocessing does:
 within DB_TOL dB in every bin above the clip's top_db floor, and the bins librosa floors floored too.
@@ -46,7 +46,7 @@ CLIPS = {
 @pytest.fixture(scope="module")
 def parity(mindspore_cpu):
     """{clip name: (librosa's log-mel, the front end's)} for every clip in CLIPS, one batch through the front end."""
-    from src.frontend import log_mel_batch
+    from src.model.frontend import log_mel_batch
 
     waveforms = np.stack([features.fix_length(make()) for make in CLIPS.values()])
     got = log_mel_batch(waveforms)
@@ -88,7 +88,7 @@ def test_stft_kernel_is_the_windowed_real_fft(mindspore_cpu):
     """Row k of the kernel against frame x gives rfft(hann * x)[k]: cos rows the real part, the rest the imaginary."""
     import scipy.signal
 
-    from src.frontend import N_BINS, stft_kernel
+    from src.model.frontend import N_BINS, stft_kernel
 
     kernel = stft_kernel()
     assert kernel.shape == (2 * N_BINS, 1, 1, N_FFT) and kernel.dtype == np.float32
@@ -102,7 +102,7 @@ def test_stft_kernel_is_the_windowed_real_fft(mindspore_cpu):
 def test_waveform_tagger_is_the_front_end_then_the_network(mindspore_cpu):
     import mindspore as ms
 
-    from src.frontend import WaveformTagger, log_mel_batch
+    from src.model.frontend import WaveformTagger, log_mel_batch
     from tests.helpers.models import NARROW_CHANNELS, random_network
 
     network = random_network(NARROW_CHANNELS, num_classes=7, seed=2)
@@ -119,7 +119,7 @@ def test_waveform_tagger_is_the_front_end_then_the_network(mindspore_cpu):
 
 
 def test_log_mel_batch_refuses_other_shapes():
-    from src.frontend import log_mel_batch
+    from src.model.frontend import log_mel_batch
 
     with pytest.raises(ValueError, match=f"expects \\(batch, {CLIP_SAMPLES}\\) samples, got \\({CLIP_SAMPLES},\\)"):
         log_mel_batch(np.zeros(CLIP_SAMPLES, np.float32))

@@ -5,7 +5,7 @@ import signal
 
 import pytest
 
-from src.interrupts import stop_at_safe_points
+from src.training.interrupts import stop_at_safe_points
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])

@@ -1,17 +1,17 @@
 """src/heads: the linear head's file format (no pickles), its fit folded over standardization, the max-F1
 thresholds (the pooled one for a tag with too few val positives, recorded in the sidecar; a head written
-before that guard reads as unguarded), and the cross-validation scored with src.metrics."""
+before that guard reads as unguarded), and the cross-validation scored with src.evaluation.metrics."""
 
 import json
 
 import numpy as np
 import pytest
 
-from src.errors import UserError
+from src.core.errors import UserError
+from src.evaluation.thresholds import PER_TAG, POOLED, Guard, pooled_threshold
 from src.heads import fit
 from src.heads.linear import LinearHead, check_fits, check_head_target, load_head, sidecar
 from src.heads.training import f1_at_thresholds, train_head
-from src.thresholds import PER_TAG, POOLED, Guard, pooled_threshold
 
 
 def _head(tags=("a", "b", "c"), dim=4, seed=0) -> LinearHead:

@@ -6,8 +6,8 @@ import logging
 import pytest
 
 from src import features
-from src.errors import UserError
-from src.file_names import MANIFEST_FILE
+from src.core.errors import UserError
+from src.core.file_names import MANIFEST_FILE
 from src.preprocess.manifest import check_dataset, package_versions
 from tests.helpers.processes import assert_one_line_error, run_script
 

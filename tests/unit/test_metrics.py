@@ -1,4 +1,4 @@
-"""Tests for src/metrics.py: sklearn parity, hand values, the model-zoo reference AUC, summaries."""
+"""Tests for src/evaluation/metrics.py: sklearn parity, hand values, the model-zoo reference AUC, summaries."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from src.metrics import (
+from src.evaluation.metrics import (
     format_per_tag_table,
     per_tag_average_precision,
     per_tag_roc_auc,

@@ -6,12 +6,12 @@ import logging
 import numpy as np
 import pytest
 
-from src import checkpoint
-from src.errors import UserError
+from src.core.errors import UserError
+from src.core.tag_list import resolve_tags
 from src.inference.backends import CheckpointBackend
-from src.model_loading import load_checkpoint_network, load_network
+from src.model import checkpoint
+from src.model.loading import load_checkpoint_network, load_network
 from src.musictagger import ModelParams
-from src.tag_list import resolve_tags
 from tests.helpers.models import NARROW_CHANNELS, feature_batch, random_network, save_checkpoint, write_tags
 
 ODD_POOLS = ((4, 2), (3, 5), (2, 8))  # not the reference pools: the weights alone cannot tell them

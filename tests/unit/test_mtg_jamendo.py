@@ -4,7 +4,7 @@ and the plan's rows when long tracks are cut into several windows."""
 import numpy as np
 import pytest
 
-from src.errors import UserError
+from src.core.errors import UserError
 from src.preprocess.annotations import read_annotations
 from src.preprocess.plan import make_plan
 from src.preprocess.splits import read_split_list

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from src import features
-from src.errors import UserError
+from src.core.errors import UserError
 from src.musictagger import (
     MODELS,
     ModelParams,

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from src.errors import UserError
+from src.core.errors import UserError
 from src.preprocess.annotations import read_annotations
 from src.preprocess.plan import make_plan
 from tests.helpers.datasets import format_spec

@@ -1,5 +1,5 @@
 """The `zoo` model name: download once from a local server, sha256 check, cache folder, offline use, and
-one-line errors that say where to place the file by hand (src.pretrained)."""
+one-line errors that say where to place the file by hand (src.model.pretrained)."""
 
 import hashlib
 from pathlib import Path
@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from src import pretrained
-from src.errors import UserError
+from src.core.errors import UserError
+from src.model import pretrained
 from tests.helpers.zoo_server import ZooServer
 
 BODY = np.random.default_rng(0).bytes(3 * 2**20 + 123)  # three and a bit download chunks
@@ -24,7 +24,7 @@ def cache(tmp_path, monkeypatch):
 
 @pytest.fixture
 def serve(cache, monkeypatch):
-    """Start a ZooServer for `body` and point src.pretrained at it; servers still running are stopped after."""
+    """Start a ZooServer for `body` and point src.model.pretrained at it; servers still running are stopped after."""
     servers = []
 
     def start(body=BODY, cut_after=None, sha256=None):
@@ -139,8 +139,8 @@ def test_is_zoo_names_only_the_cached_checkpoint(cache, tmp_path):
 
 
 def test_the_cached_zoo_checkpoint_is_named_by_the_reference_tags_and_no_other_is(cache, tmp_path, mindspore_cpu):
-    from src import checkpoint
-    from src.model_loading import load_checkpoint_network
+    from src.model import checkpoint
+    from src.model.loading import load_checkpoint_network
     from tests.helpers.models import NARROW_CHANNELS, random_network
 
     network = random_network(NARROW_CHANNELS, num_classes=len(pretrained.ZOO_TAGS), seed=1)
@@ -156,7 +156,8 @@ def test_the_cached_zoo_checkpoint_is_named_by_the_reference_tags_and_no_other_i
 
 
 def test_the_python_api_loads_zoo_by_name(serve, tmp_path, mindspore_cpu):
-    from src import api, checkpoint
+    from src import api
+    from src.model import checkpoint
     from tests.helpers.models import NARROW_CHANNELS, random_network
 
     network = random_network(NARROW_CHANNELS, num_classes=len(pretrained.ZOO_TAGS), seed=2)

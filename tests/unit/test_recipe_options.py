@@ -4,11 +4,11 @@ default, and what they do to a real train step."""
 import numpy as np
 import pytest
 
-from src.checkpoint import TrainState
-from src.errors import UserError
+from src.core.errors import UserError
+from src.model.checkpoint import TrainState
 from src.musictagger import ModelParams, MusicTaggerCNN
-from src.recipe_options import Schedule
-from src.train_step import TrainStep
+from src.training.recipe_options import Schedule
+from src.training.train_step import TrainStep
 from tests.helpers.models import NARROW_CHANNELS, feature_batch
 
 PARAMS = ModelParams(channels=NARROW_CHANNELS, num_classes=5)

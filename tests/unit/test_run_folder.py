@@ -5,9 +5,9 @@ import logging
 
 import pytest
 
-from src import run_folder
-from src.checkpoint import TrainState
-from src.errors import UserError
+from src.core.errors import UserError
+from src.model.checkpoint import TrainState
+from src.training import run_folder
 
 
 def _touch(folder, *names, size=3):

@@ -6,8 +6,8 @@ import socket
 
 import pytest
 
-from src import run_lock
-from src.errors import UserError
+from src.core import run_lock
+from src.core.errors import UserError
 
 
 def test_the_holder_writes_its_pid_and_host_and_a_second_taker_is_told_who_holds_it(tmp_path):

@@ -11,15 +11,15 @@ import sys
 
 import pytest
 
-from src.errors import UserError
-from src.runtime import ONEDNN_ISA_VAR, apply_onednn_fix, available_devices, filter_mindspore_log, resolve_device
+from src.core.errors import UserError
+from src.core.runtime import ONEDNN_ISA_VAR, apply_onednn_fix, available_devices, filter_mindspore_log, resolve_device
 from tests.helpers.processes import ROOT
 
 SETUP_THEN_CONV = """
 import sys
 import numpy as np
 import mindspore as ms
-from src import runtime
+from src.core import runtime
 if len(sys.argv) > 1:
     runtime.ONEDNN_SAFE_ISA = sys.argv[1]
 runtime.setup_runtime("CPU")

@@ -1,11 +1,12 @@
-"""src/saved_scores.py: eval.py's per-clip scores file round-trips as plain arrays and refuses anything else."""
+"""src/evaluation/saved_scores.py: eval.py's per-clip scores file round-trips as plain arrays and refuses anything
+else."""
 
 import numpy as np
 import pytest
 
-from src.errors import UserError
-from src.file_names import scores_file
-from src.saved_scores import SplitScores, load, save
+from src.core.errors import UserError
+from src.core.file_names import scores_file
+from src.evaluation.saved_scores import SplitScores, load, save
 
 
 def _scores() -> SplitScores:

@@ -1,4 +1,4 @@
-"""Whether eval.py scores the split that picked its checkpoint (src.selection), read from a run folder as
+"""Whether eval.py scores the split that picked its checkpoint (src.training.selection), read from a run folder as
 train.py leaves it: train_state.json (best epoch, data fingerprint) and config.yaml (prefix)."""
 
 import json
@@ -6,9 +6,9 @@ import json
 import pytest
 import yaml
 
-from src import pretrained
-from src.checkpoint import TrainState
-from src.selection import caveats, picked_notice, picked_on
+from src.model import pretrained
+from src.model.checkpoint import TrainState
+from src.training.selection import caveats, picked_notice, picked_on
 
 
 def _dataset(folder, fingerprint):

@@ -6,7 +6,7 @@ import socket
 import pytest
 
 import serve
-from src.errors import UserError
+from src.core.errors import UserError
 
 
 @pytest.mark.parametrize(

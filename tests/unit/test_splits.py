@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from src import demo_data
-from src.errors import UserError
-from src.fileio import file_sha256
+from src.core.errors import UserError
+from src.core.fileio import file_sha256
 from src.model_utils.config import get_config
 from src.preprocess.plan import make_plan
 from src.preprocess.specs import DatasetSpec, SplitSpec

@@ -1,12 +1,12 @@
-"""src/thresholds.py: thresholds chosen by brute force agree, P/R/F1 match scikit-learn, hand values; the guard
-gives a tag with too few positives, or whose own threshold passes most of its negatives, a pooled threshold
+"""src/evaluation/thresholds.py: thresholds chosen by brute force agree, P/R/F1 match scikit-learn, hand values; the
+guard gives a tag with too few positives, or whose own threshold passes most of its negatives, a pooled threshold
 and leaves the others theirs."""
 
 import numpy as np
 import pytest
 from sklearn.metrics import f1_score, precision_score, recall_score
 
-from src.thresholds import (
+from src.evaluation.thresholds import (
     PER_TAG,
     POOLED,
     UNGUARDED,

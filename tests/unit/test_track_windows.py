@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from src import features
-from src.errors import UserError
+from src.core.errors import UserError
 from src.preprocess import worker
 from src.preprocess.windows import track_rows
 from tests.helpers.models import write_tone

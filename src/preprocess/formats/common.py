@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from src.errors import UserError
+from src.core.errors import UserError
 
 MAX_CLIP_ID = 2**31 - 1  # the MindRecord schema's `id` column is int32
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from src.errors import UserError
+from src.core.errors import UserError
 from src.preprocess.formats.common import MAX_CLIP_ID, Annotations, annotation_rows
 
 GT_FILES = {"train": "train_gt_msd.tsv", "val": "val_gt_msd.tsv", "test": "test_gt_msd.tsv"}

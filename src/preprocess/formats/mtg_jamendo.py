@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from src.errors import UserError
+from src.core.errors import UserError
 from src.preprocess.formats.common import MAX_CLIP_ID, Annotations, annotation_rows, multi_hot
 
 HEADER = ["TRACK_ID", "ARTIST_ID", "ALBUM_ID", "PATH", "DURATION", "TAGS"]

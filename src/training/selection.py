@@ -13,11 +13,11 @@ from pathlib import Path
 
 import yaml
 
-from src.checkpoint import TrainState
-from src.errors import UserError
-from src.file_names import CONFIG_FILE, best_checkpoint
-from src.pretrained import SPLIT_WARNING, is_zoo
-from src.run_folder import data_fingerprint
+from src.core.errors import UserError
+from src.core.file_names import CONFIG_FILE, best_checkpoint
+from src.model.checkpoint import TrainState
+from src.model.pretrained import SPLIT_WARNING, is_zoo
+from src.training.run_folder import data_fingerprint
 
 PICKING_SPLIT = "val"  # the split the trainer's per-epoch validation scores
 

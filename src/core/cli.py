@@ -3,7 +3,7 @@ and by the commands with their own argparse.
 
 tag.py and the host-side 310 runner take file arguments the YAML config cannot express, and
 tag.py must run where MindSpore is absent (ONNX Runtime backend), so this module imports nothing
-heavy; run_entry adds the MindSpore log filter (src.runtime) on top of the format set here.
+heavy; run_entry adds the MindSpore log filter (src.core.runtime) on top of the format set here.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import os
 import sys
 from collections.abc import Callable
 
-from src.errors import UserError
-from src.fileio import DISK_FULL_ERRNOS
+from src.core.errors import UserError
+from src.core.fileio import DISK_FULL_ERRNOS
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -30,7 +30,7 @@ def setup_logging() -> None:
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """--tags_file, --device_target and --mode: how tag.py and serve.py open a model (src.inference.tagging_model)."""
-    from src.runtime import MODES  # the mode names only: src.runtime imports MindSpore inside its functions
+    from src.core.runtime import MODES  # the mode names only: src.core.runtime imports MindSpore inside its functions
 
     parser.add_argument(
         "--tags_file", default="", help="tag names, one per line, label 0 first (default: found beside the model)"

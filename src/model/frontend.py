@@ -90,7 +90,7 @@ def _fixed_conv(kernel: np.ndarray, stride=1) -> nn.Conv2d:
 
 
 class WaveformTagger(nn.Cell):
-    """A raw-audio model: LogMelFrontEnd, then a log-mel network (e.g. src.model_loading.load_network's).
+    """A raw-audio model: LogMelFrontEnd, then a log-mel network (e.g. src.model.loading.load_network's).
 
     Inputs: (B, CLIP_SAMPLES) float32 samples. Outputs: the network's (B, num_classes) probabilities.
     `params` is the wrapped network's ModelParams (classes, shape of the features it takes).

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from src.errors import UserError, first_line
-from src.fileio import atomic_path
+from src.core.errors import UserError, first_line
+from src.core.fileio import atomic_path
 
 ARRAYS = ("labels", "scores", "ids", "tags")  # the .npz holds exactly these
 

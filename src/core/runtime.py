@@ -11,7 +11,7 @@ import contextlib
 import logging
 import os
 
-from src.errors import UserError
+from src.core.errors import UserError
 from src.model_utils.device_adapter import get_device_id
 
 ONEDNN_ISA_VAR = "ONEDNN_MAX_CPU_ISA"
@@ -82,7 +82,7 @@ class _MindSporeFilter(logging.Filter):
 
 def filter_mindspore_log() -> None:
     """MindSpore's logger (reached through mindspore.log, which has no public handle) loses the
-    deprecation warning its own nn.Adam triggers on every run; the log format is src.cli's."""
+    deprecation warning its own nn.Adam triggers on every run; the log format is src.core.cli's."""
     from mindspore import log as ms_log
 
     ms_log._get_logger().addFilter(

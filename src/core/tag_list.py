@@ -15,9 +15,9 @@ from pathlib import Path
 
 import yaml
 
-from src.errors import UserError
-from src.file_names import CONFIG_FILE, TAGS_FILE, TAGS_SIDECAR_SUFFIX
-from src.fileio import atomic_write_text
+from src.core.errors import UserError
+from src.core.file_names import CONFIG_FILE, TAGS_FILE, TAGS_SIDECAR_SUFFIX
+from src.core.fileio import atomic_write_text
 
 log = logging.getLogger("fcn4")
 

@@ -1,6 +1,6 @@
 """Seeded bootstrap 95% intervals for the macro ROC-AUC and PR-AUC that eval.py reports.
 
-Clips are resampled with replacement; each resample is scored with src.metrics' exact per-tag
+Clips are resampled with replacement; each resample is scored with src.evaluation.metrics' exact per-tag
 functions and averaged over the tags it can score, as `summarize` does. Resamples are stacked as
 extra columns, so one call of each metric scores many of them (the per-tag functions are
 column-wise), and each column is handed over already in score order (a per-tag metric does not
@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from src.metrics import per_tag_average_precision, per_tag_roc_auc
+from src.evaluation.metrics import per_tag_average_precision, per_tag_roc_auc
 
 log = logging.getLogger("fcn4")
 

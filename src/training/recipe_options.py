@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from src.checkpoint import TrainState
-from src.errors import UserError
+from src.core.errors import UserError
+from src.model.checkpoint import TrainState
 
 SCHEDULES = ("constant", "cosine", "plateau")  # the config key lr_schedule
 

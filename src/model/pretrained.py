@@ -23,9 +23,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from src.errors import UserError, first_line
-from src.fileio import atomic_path, file_sha256
-from src.tag_list import REFERENCE_TAGS
+from src.core.errors import UserError, first_line
+from src.core.fileio import atomic_path, file_sha256
+from src.core.tag_list import REFERENCE_TAGS
 
 log = logging.getLogger("fcn4")
 

@@ -17,7 +17,7 @@ the same rule on many tags' decisions together (benchmarks/thresholds.py measure
 The choice records per tag which threshold it got, on how many positives, and the false-positive rate
 of its own.
 
-Inputs as src.metrics: labels (N, C) in {0, 1}, scores (N, C) finite floats.
+Inputs as src.evaluation.metrics: labels (N, C) in {0, 1}, scores (N, C) finite floats.
 """
 
 from __future__ import annotations

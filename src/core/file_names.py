@@ -105,7 +105,7 @@ def eval_result(split: str) -> str:
 
 def scores_file(result: str | Path) -> Path:
     """`RESULT.scores.npz` beside eval.py's JSON result `RESULT.json` (eval_SPLIT.scores.npz by default): the
-    per-clip labels, scores and clip ids eval.py --save_scores True writes (src.saved_scores)."""
+    per-clip labels, scores and clip ids eval.py --save_scores True writes (src.evaluation.saved_scores)."""
     result = Path(result)
     return result.with_name(result.stem + SCORES_SUFFIX)
 

@@ -1,16 +1,16 @@
 """The FCN-4 training loop: reference recipe plus per-epoch validation, best checkpoint and resume.
 
-Reference recipe (src/train_step.py), checkpoints every `save_step` optimizer steps: with grad_accumulation
+Reference recipe (src/training/train_step.py), checkpoints every `save_step` optimizer steps: with grad_accumulation
 N a step takes N micro-batches, an epoch is whole steps, and every checkpoint (resume point) lies on a step
 boundary. The loop is explicit (not Model.train) so that an interrupted run resumes at the exact epoch and
-step with the same data order and optimizer state. Epoch records carry the peak RSS (src/memory.py).
+step with the same data order and optimizer state. Epoch records carry the peak RSS (src/training/memory.py).
 
 Data parallel (src/cluster/distributed.py): every rank runs this loop on its shard with batch_size
 clips per step; rank 0 alone validates (on all val clips), writes and uploads. The ranks' agreement
 (clips read, weights) is checked by src/cluster/replica_checks.py after every epoch.
 
-Nothing is written before every check has passed (src/run_folder.py), and rank 0 writes holding the
-run folder's lock; Ctrl-C stops between steps, never inside a checkpoint save (src/interrupts.py).
+Nothing is written before every check has passed (src/training/run_folder.py), and rank 0 writes holding the
+run folder's lock; Ctrl-C stops between steps, never inside a checkpoint save (src/training/interrupts.py).
 
 train.py resolves the config into TrainOptions and calls train(); nothing here reads the config.
 """
@@ -27,22 +27,24 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from src import checkpoint, finetune, memory, run_folder, run_lock
-from src.checkpoint import TrainState
 from src.cluster import replica_checks
 from src.cluster.distributed import World
 from src.cluster.object_store import Mirror
+from src.core import run_lock
+from src.core.errors import UserError
+from src.core.file_names import METRICS_FILE, STATE_FILE, TRAIN_LOCK, best_checkpoint, split_shards, step_checkpoint
+from src.core.fileio import check_writable_dir
 from src.dataset import check_schema, count_rows, create_dataset, find_shards
-from src.errors import UserError
-from src.file_names import METRICS_FILE, STATE_FILE, TRAIN_LOCK, best_checkpoint, split_shards, step_checkpoint
-from src.fileio import check_writable_dir
+from src.evaluation.metrics import summarize
 from src.inference.predict import predict
-from src.interrupts import Interrupts, stop_at_safe_points
-from src.metrics import summarize
-from src.model_loading import checkpoint_file
+from src.model import checkpoint
+from src.model.checkpoint import TrainState
+from src.model.loading import checkpoint_file
 from src.musictagger import ModelParams, build_network
-from src.recipe_options import Schedule
-from src.train_step import RECOMPUTE, TrainStep, build_train_cell, optimizer_steps
+from src.training import finetune, memory, run_folder
+from src.training.interrupts import Interrupts, stop_at_safe_points
+from src.training.recipe_options import Schedule
+from src.training.train_step import RECOMPUTE, TrainStep, build_train_cell, optimizer_steps
 
 __all__ = ["TrainOptions", "Trainer", "build_train_cell", "train"]
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from src.errors import UserError
+from src.core.errors import UserError
 
 
 @contextmanager

@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from src import checkpoint
-from src.errors import UserError
-from src.pretrained import ZOO_TAGS, is_zoo
+from src.core.errors import UserError
+from src.model import checkpoint
+from src.model.pretrained import ZOO_TAGS, is_zoo
 
 log = logging.getLogger("fcn4")
 

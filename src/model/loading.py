@@ -11,11 +11,11 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from src import checkpoint
-from src.errors import UserError
-from src.file_names import MODEL_PARAMS_FILE, best_checkpoint
+from src.core.errors import UserError
+from src.core.file_names import MODEL_PARAMS_FILE, best_checkpoint
+from src.model import checkpoint
+from src.model.pretrained import ZOO_TAGS, is_zoo, resolve
 from src.musictagger import ModelParams, build_network, load_model_params
-from src.pretrained import ZOO_TAGS, is_zoo, resolve
 
 if TYPE_CHECKING:
     import mindspore.nn as nn

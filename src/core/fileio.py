@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from src.errors import UserError
+from src.core.errors import UserError
 
 # A write that fails for want of room or rights on the medium: the user must free space or choose
-# another folder, so src.cli reports it in one line (naming the file) instead of a traceback.
+# another folder, so src.core.cli reports it in one line (naming the file) instead of a traceback.
 DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
 
 

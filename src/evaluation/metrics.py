@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from src.errors import UserError
+from src.core.errors import UserError
 
 __all__ = [
     "format_per_tag_table",

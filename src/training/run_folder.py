@@ -13,12 +13,10 @@ import logging
 import re
 from pathlib import Path
 
-from src.checkpoint import TrainState
 from src.cluster import distributed
 from src.cluster.distributed import World
-from src.dataset import find_shards
-from src.errors import UserError
-from src.file_names import (
+from src.core.errors import UserError
+from src.core.file_names import (
     CHECKPOINT_SUFFIX,
     CONFIG_FILE,
     METRICS_FILE,
@@ -29,10 +27,12 @@ from src.file_names import (
     best_checkpoint,
     is_step_checkpoint,
 )
+from src.core.tag_list import write_tag_list
+from src.dataset import find_shards
+from src.model.checkpoint import TrainState
 from src.model_utils.config import save_config
 from src.musictagger import ModelParams, load_model_params
 from src.preprocess.manifest import read_manifest
-from src.tag_list import write_tag_list
 
 log = logging.getLogger("fcn4")
 

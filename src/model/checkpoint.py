@@ -11,9 +11,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from src.errors import UserError, first_line
-from src.file_names import STATE_FILE, is_step_checkpoint
-from src.fileio import atomic_path, atomic_write_json
+from src.core.errors import UserError, first_line
+from src.core.file_names import STATE_FILE, is_step_checkpoint
+from src.core.fileio import atomic_path, atomic_write_json
 
 # A checkpoint entry holding {"model": ModelParams.to_dict(), "tags": [...]} as JSON text, so that a
 # checkpoint moved away from its run folder still says which network and tag names it belongs to.

@@ -4,7 +4,7 @@ applied by eval.py to the other splits and by tag.py to new audio.
 The file names the checkpoint it was chosen for by content (sha256), so thresholds of another
 checkpoint, or of an earlier run that the folder's checkpoint replaced, are never used as its own,
 and eval.py never replaces them without --overwrite True. It also says, per tag, whether the threshold
-is the tag's own or a pooled one (src.thresholds.choose_guarded), on how many val positives it was chosen
+is the tag's own or a pooled one (src.evaluation.thresholds.choose_guarded), on how many val positives it was chosen
 and the false-positive rate of its own; files written before that guard lack those keys and load as unguarded, every
 tag its own.
 """
@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from src.errors import UserError
-from src.file_names import thresholds_file
-from src.fileio import atomic_write_json, check_writable_file, file_sha256
-from src.thresholds import (
+from src.core.errors import UserError
+from src.core.file_names import thresholds_file
+from src.core.fileio import atomic_write_json, check_writable_file, file_sha256
+from src.evaluation.thresholds import (
     PER_TAG,
     RULES,
     SOURCES,
