@@ -12,6 +12,8 @@ imports no MindSpore and sets nothing up; `load_model` sets the device for .ckpt
 files only, and ONNX files run through ONNX Runtime without MindSpore. Everything here is built
 on the command-line tools' own modules (src.inference, src.features, src.evaluation.metrics), so the API
 tags exactly as tag.py does and scores exactly as eval.py does.
+
+May import: core, features, model, evaluation, inference
 """
 
 from __future__ import annotations

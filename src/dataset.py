@@ -2,6 +2,8 @@
 
 Schema (as the model zoo): id int32, feature float32 [1, 96, 1366], label int32 [num_classes];
 `num_consumer` shards per split named `<split>.mindrecord0..N-1`, indexed on id.
+
+May import: core, features
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ be learned from the audio alone and carry no label noise. The files follow MTAT'
 the toolkit runs on this corpus unchanged.
 
 Usage: python -m src.demo_data --out DIR [--num_clips N] [--seed S] [--inject_broken] [--split_lists]
+
+May import: core
 """
 
 import argparse

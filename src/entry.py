@@ -1,4 +1,7 @@
-"""What every entry point does around its work: config, logging, one-line errors, exit codes."""
+"""What every entry point does around its work: config, logging, one-line errors, exit codes.
+
+May import: core, model_utils
+"""
 
 from __future__ import annotations
 

@@ -20,6 +20,8 @@ but the imports `librosa.load` triggers lazily (scipy.signal, numba) and the num
 numba caches them next to librosa's sources, or under `NUMBA_CACHE_DIR` when that is set,
 so keep one of those writable and persistent; worker processes forked after a first
 `extract` call inherit the compiled kernels instead of paying again.
+
+May import: (nothing in src)
 """
 
 import functools

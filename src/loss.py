@@ -1,4 +1,7 @@
-"""Binary cross-entropy on the sigmoid outputs, the reference FCN-4 loss."""
+"""Binary cross-entropy on the sigmoid outputs, the reference FCN-4 loss.
+
+May import: (nothing in src)
+"""
 
 from __future__ import annotations
 

@@ -6,6 +6,8 @@ checkpoints load: parameter names and shapes match the reference network.
 
 MODELS is the one table of architectures: a run folder's model_params.json names its `arch`,
 and build_network() builds it, for training and for every loader alike.
+
+May import: core, features
 """
 
 from __future__ import annotations

@@ -5,4 +5,6 @@ the batcher), batching (concurrent requests' windows in one model call), uploads
 disk, bounded), audio (an upload decoded into model windows, bounded), limits (what a request may cost),
 replies (the JSON bodies), static/ (the page at /: plain JavaScript and canvas, nothing fetched from
 elsewhere). MindSpore is imported only for a checkpoint or MindIR model (src.inference.formats).
+
+May import: core, features, evaluation, inference
 """
