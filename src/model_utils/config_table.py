@@ -20,7 +20,7 @@ from src.model_utils.config import DEFAULT_CONFIG, load_schema
 
 BEGIN = "<!-- CONFIG-TABLE-BEGIN -->"
 END = "<!-- CONFIG-TABLE-END -->"
-REGENERATE = "python -m src.model_utils.config_table --write README.md"
+REGENERATE = "python -m src.model_utils.config_table --write docs/configuration.md"
 
 
 def _default_text(value: Any) -> str:
@@ -42,7 +42,7 @@ def config_table(config_path: str | Path = DEFAULT_CONFIG) -> str:
     return "\n".join(rows)
 
 
-def replace_table(text: str, table: str, source: str = "README.md") -> str:
+def replace_table(text: str, table: str, source: str = "docs/configuration.md") -> str:
     """text with everything between the BEGIN and END markers replaced by table."""
     head, begin, rest = text.partition(BEGIN)
     _, end, tail = rest.partition(END)

@@ -145,9 +145,10 @@ def test_bad_calls_are_one_line_user_errors(run, mindspore_cpu):
 
 
 def _readme_example() -> str:
-    section = (ROOT / "README.md").read_text().split("## Use it from Python", 1)[1].split("\n## ", 1)[0]
+    """The example of docs/tagging.md's "Use it from Python" section (the README points there)."""
+    section = (ROOT / "docs" / "tagging.md").read_text().split("## Use it from Python", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```python\n(.+?)\n```", section, flags=re.S)
-    assert len(blocks) == 1, "the README's Python section holds one example"
+    assert len(blocks) == 1, "docs/tagging.md's Python section holds one example"
     return blocks[0]
 
 
