@@ -1,5 +1,7 @@
 """Export an FCN-4 checkpoint to MINDIR (default), ONNX, AIR or LITE with input [export_batch_size, 1, 96, 1366].
 
+    python export.py --ckpt_file ./checkpoints/MusicTagger-best.ckpt --file_name fcn-4 --file_format FASTEST
+
     python export.py --ckpt_file ./checkpoints/MusicTagger-best.ckpt --file_name fcn-4 --file_format MINDIR
     python export.py --ckpt_file ./checkpoints/MusicTagger-best.ckpt --file_name fcn-4-audio --export_input waveform
     python export.py --ckpt_file zoo --file_name fcn4-zoo --file_format ONNX   # the model zoo's trained FCN-4
@@ -35,13 +37,23 @@ from src.entry import run_entry
 from src.inference.exporting import check_export_target, export_model
 from src.inference.formats import EXPORT_FORMATS, check_export_device
 from src.inference.lite_app import APP, CONVERTER, lite_tool
+from src.inference.runtimes import fastest_format
 from src.model.loading import checkpoint_file, load_checkpoint_network
 from src.model_utils.config import Config
 
 log = logging.getLogger("fcn4")
 
+FASTEST = "FASTEST"  # the file_format choice that picks the fastest format this machine runs
+
 
 def run(config: Config) -> int:
+    if config.file_format == FASTEST:
+        config.file_format = fastest_format()
+        log.info(
+            "file_format %s: %s, the fastest format this machine runs (src/inference/runtimes.py)",
+            FASTEST,
+            config.file_format,
+        )
     check_export_target(config.file_name, config.file_format)
     if config.file_format == "LITE":
         for tool in (CONVERTER, APP):  # fail before any work when the Lite tools are not built
@@ -51,7 +63,7 @@ def run(config: Config) -> int:
     ckpt = checkpoint_file(config.checkpoint_path, config.ckpt_file, config.model_name, config.prefix)
     network, own_tags = load_checkpoint_network(ckpt)
     report = export_model(network, config.file_name, config.file_format, config.export_batch_size, config.export_input)
-    if report.max_abs_diff is None:
+    if report.differences is None:
         print(
             f"exported {report.path} ({config.export_input} input {list(report.input_shape)}); {config.file_format} "
             f"is not checked here (MindSpore cannot load it back)"
@@ -59,9 +71,8 @@ def run(config: Config) -> int:
     else:
         print(
             f"exported {report.path} ({config.export_input} input {list(report.input_shape)}, "
-            f"{report.path.stat().st_size / 2**10:,.0f} KiB): max |exported - checkpoint| = "
-            f"{report.max_abs_diff:.3g} on a random batch "
-            f"(tolerance {EXPORT_FORMATS[config.file_format].tolerance:g})"
+            f"{report.path.stat().st_size / 2**10:,.0f} KiB): max |exported - checkpoint| on a random batch: "
+            f"{report.describe()} (tolerance {EXPORT_FORMATS[config.file_format].tolerance:g} of max(1, |value|))"
         )
     target = Path(config.file_name + TAGS_SIDECAR_SUFFIX)
     _write_tags_sidecar(ckpt, own_tags, config.mr_path, target, network.params.num_classes)

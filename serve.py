@@ -24,9 +24,10 @@ import socket
 import sys
 from pathlib import Path
 
-from src.core.cli import add_model_arguments, run_command
+from src.core.cli import run_command
 from src.core.errors import UserError
 from src.features import CLIP_SECONDS
+from src.inference.tagging_model import add_model_arguments
 
 log = logging.getLogger("fcn4")
 
@@ -53,8 +54,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--model",
         required=True,
-        help="checkpoint (.ckpt), MindIR (.mindir) or ONNX (.onnx) file, or zoo: the model zoo's trained FCN-4 "
-        "(an ONNX model needs no MindSpore)",
+        help="checkpoint (.ckpt), MindIR (.mindir), ONNX (.onnx) or MindSpore Lite (.mslite) file, or zoo: the "
+        "model zoo's trained FCN-4 (ONNX and Lite models need no MindSpore)",
     )
     parser.add_argument(
         "--head", default="", help="tag with your own tags: a linear head (.npz) train_head.py fitted on this model"
@@ -151,7 +152,10 @@ def run(args: argparse.Namespace) -> int:
     backend_class(path)  # an unknown suffix fails before anything is loaded
     sock = listen(args.host, args.port)
     service = open_service(args, path)
-    serve(service, sock, args)
+    try:
+        serve(service, sock, args)
+    finally:
+        service.card.model.backend.close()
     log.info("stopped")
     return 0
 
@@ -164,9 +168,10 @@ def open_service(args: argparse.Namespace, path: Path):
     from src.serving.replies import ModelCard
     from src.serving.service import Settings, TaggingService
 
-    model = open_tagging_model(path, args.device_target, args.mode, args.tags_file, args.head)
+    model = open_tagging_model(path, args.device_target, args.mode, args.tags_file, args.head, args.backend)
     decisions = find_decisions(model, args.thresholds, required=False)
     card = ModelCard(model, decisions, file_sha256(path), model.backend.batch_size or args.batch_size)
+    log.info("runtime: %s", model.runtime)
     log.info("model: %s; %s", model.backend.describe(), decisions.description if decisions else "no thresholds")
     limits = Limits(round(args.max_upload_mb * 2**20), args.max_seconds, args.max_windows, args.max_queue)
     if args.upload_dir:

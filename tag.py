@@ -2,15 +2,18 @@
 
     python tag.py --model fcn-4.onnx song.mp3 more_music/
     python tag.py --model zoo song.mp3       # the model zoo's trained FCN-4, downloaded once (src.model.pretrained)
-    python tag.py --model checkpoints/MusicTagger-best.ckpt music/ --format csv --output tags.csv
+    python tag.py --model checkpoints/MusicTagger-best.ckpt music/ --format csv --output tags.csv   # resumable
     python tag.py --model fcn-4.mindir long_mix.flac --hop_seconds 10 --plot_dir plots/
     python tag.py --model checkpoints/MusicTagger-best.ckpt music/ --only_passing   # yes/no: tags over their thresholds
 
 Any mp3/wav/flac/ogg, any sample rate or length: the features are those of training
 (src.features); tracks longer than 29.12 s are tagged window by window (see src.inference.tagging).
-The model is a checkpoint (.ckpt), a MindIR (.mindir) or an ONNX file (.onnx, run by ONNX
-Runtime without importing MindSpore). An export with waveform input (export.py --export_input
-waveform) computes the log-mel features inside its graph: tag.py then only decodes and resamples.
+The model is a checkpoint (.ckpt), a MindIR (.mindir), an ONNX file (.onnx, run by ONNX Runtime
+without importing MindSpore) or a MindSpore Lite model (.mslite, run by the Lite app). A checkpoint
+runs on the fastest exact runtime installed unless --backend says otherwise (src.inference.runtimes).
+An export with waveform input (export.py --export_input waveform) computes the log-mel features inside
+its graph: tag.py then only decodes and resamples. With --output (and --embeddings), the outputs are
+built up track by track: an interrupted run is continued by the same command (src.inference.tag_outputs).
 Tag names: --tags_file, else FILE.tags.txt written by export.py, tags.txt beside the model, or for
 a checkpoint the run's mr_path/tags.txt.
 
@@ -26,9 +29,10 @@ import sys
 import time
 from pathlib import Path
 
-from src.core.cli import add_model_arguments, run_command
+from src.core.cli import run_command
 from src.core.errors import UserError
 from src.features import CLIP_SECONDS
+from src.inference.tagging_model import add_model_arguments
 
 log = logging.getLogger("fcn4")
 
@@ -41,8 +45,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--model",
         required=True,
-        help="checkpoint (.ckpt), MindIR (.mindir) or ONNX (.onnx) file, or zoo: the model zoo's trained FCN-4 "
-        "(downloaded once into the cache folder; a checkpoint, so MindSpore is needed)",
+        help="checkpoint (.ckpt), MindIR (.mindir), ONNX (.onnx) or MindSpore Lite (.mslite) file, or zoo: the "
+        "model zoo's trained FCN-4 (downloaded once into the cache folder; a checkpoint, so MindSpore is needed)",
     )
     parser.add_argument("--top_k", type=int, default=5, help="tags shown per file (default 5)")
     parser.add_argument(
@@ -113,12 +117,9 @@ def check_args(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from src.inference import tag_report
     from src.inference.backends import require_embeddings
     from src.inference.formats import backend_class
-    from src.inference.tagging import collect_audio, tag_tracks
+    from src.inference.tagging import collect_audio
     from src.inference.tagging_model import open_tagging_model
     from src.model.pretrained import resolve
 
@@ -127,50 +128,87 @@ def run(args: argparse.Namespace) -> int:
     backend_class(args.model)  # an unknown suffix fails before any audio is looked at
     files = collect_audio(args.audio)
     names = _check_outputs(args, files)
-    model = open_tagging_model(args.model, args.device_target, args.mode, args.tags_file, args.head)
-    if args.embeddings:
-        require_embeddings(model.backend, "--embeddings")
-    backend, head, tags = model.backend, model.head, model.tags
+    model = open_tagging_model(args.model, args.device_target, args.mode, args.tags_file, args.head, args.backend)
+    try:
+        if args.embeddings:
+            require_embeddings(model.backend, "--embeddings")
+        return _tag(args, model, files, names)
+    finally:
+        model.backend.close()
+
+
+def _tag(args: argparse.Namespace, model, files: list[Path], names: dict[Path, str]) -> int:
+    """Tag the files an earlier run of the same command did not finish, writing each to every output as it comes."""
+    from tqdm import tqdm
+
+    from src.core.fileio import file_sha256
+    from src.inference.tag_outputs import TagOutputs
+    from src.inference.tag_report import Report
+    from src.inference.tagging import tag_tracks
+
     thresholds, sources = _thresholds(args, model)
-    log.info("tagging %d file(s) with %s", len(files), backend.describe())
+    meta = {
+        "model": args.model,
+        "backend": model.backend.kind,
+        "hop_seconds": args.hop_seconds,
+        "window_seconds": CLIP_SECONDS,
+    }
+    report = Report(args.format, model.tags, args.top_k, args.aggregate, thresholds, sources, meta)
+    settings = {
+        "model_sha256": file_sha256(args.model),
+        "head_sha256": file_sha256(args.head) if args.head else "",
+        "hop_seconds": args.hop_seconds,
+    }
+    folders = _path(args.output), _path(args.plot_dir), _path(args.embeddings)
+    outputs = TagOutputs(report, settings, names, *folders, args.hop_seconds, echo=tqdm.write)
+    done = outputs.check()
+    todo = [path for path in files if path not in done]
+    log.info("runtime: %s", model.runtime)
+    earlier = f" ({len(done)} more done by an earlier run of this command)" if done else ""
+    log.info("tagging %d file(s) with %s%s", len(todo), model.backend.describe(), earlier)
 
+    outputs.open()
+    tagged = windows = 0
     began = time.perf_counter()
-    tracks = []
-    for track in tag_tracks(
-        backend, files, args.hop_seconds, args.batch_size, args.workers, progress=not args.no_progress
-    ):
-        tracks.append(track)
-        if head and not track.error:
-            track.scores = head.predict(track.embeddings)
-        if track.error:
-            log.warning("skipped %s: %s", track.path, track.error)
-        elif args.format == "text" and not args.output:
-            tqdm.write(tag_report.format_text(track, tags, args.top_k, args.aggregate, thresholds, sources))
+    try:
+        for track in tag_tracks(
+            model.backend, todo, args.hop_seconds, args.batch_size, args.workers, progress=not args.no_progress
+        ):
+            if track.error:
+                log.warning("skipped %s: %s", track.path, track.error)
+            else:
+                track.scores = model.scores(track.scores, track.embeddings)
+                tagged += 1
+                windows += len(track.starts_s)
+            outputs.add(track)
+    except BaseException:  # Ctrl-C, a failing model: what is done stays for the same command to continue
+        if tagged or done:
+            outputs.close()
+        else:
+            outputs.discard_new()
+        raise
     elapsed = time.perf_counter() - began
-    tagged = [t for t in tracks if not t.error]
-    if not tagged:
+    if not tagged and not done:
+        outputs.discard_new()
         raise UserError(f"none of the {len(files)} file(s) could be decoded (see the warnings above)")
-
-    _write_report(args, tracks, tags, backend.kind, thresholds, sources)
+    for path in outputs.finish():
+        log.info("wrote %s", path)
     if args.plot_dir:
-        for track in tagged:
-            tag_report.save_plots(track, tags, Path(args.plot_dir), names[track.path], args.top_k, args.aggregate)
-        log.info("plots: %d taggram + %d bar-chart PNGs in %s", len(tagged), len(tagged), args.plot_dir)
-    if args.embeddings:
-        from src.inference import embeddings
-
-        index = embeddings.write(Path(args.embeddings), tracks, names, args.hop_seconds)
-        log.info("embeddings: %d file(s), %d-d, index %s", len(tagged), backend.embedding_size, index)
-    windows = sum(len(t.starts_s) for t in tagged)
+        log.info("plots: a taggram and a bar-chart PNG per tagged file in %s", args.plot_dir)
     log.info(
-        "tagged %d file(s), %d window(s) in %.1f s (%.2f files/s); skipped %d",
-        len(tagged),
+        "tagged %d file(s), %d window(s) in %.1f s (%.2f files/s); skipped %d%s",
+        tagged,
         windows,
         elapsed,
-        len(tagged) / elapsed,
-        len(tracks) - len(tagged),
+        tagged / elapsed if elapsed > 0 else 0.0,
+        len(todo) - tagged,
+        earlier,
     )
     return 0
+
+
+def _path(value: str) -> Path | None:
+    return Path(value) if value else None
 
 
 def _check_outputs(args: argparse.Namespace, files: list[Path]) -> dict[Path, str]:
@@ -188,10 +226,7 @@ def _check_outputs(args: argparse.Namespace, files: list[Path]) -> dict[Path, st
         check_writable_dir(args.plot_dir, "--plot_dir")
         tag_report.check_plot_targets(Path(args.plot_dir), names.values())
     if args.embeddings:
-        from src.inference import embeddings
-
-        check_writable_dir(args.embeddings, "--embeddings")
-        embeddings.check_targets(Path(args.embeddings), names.values())
+        check_writable_dir(args.embeddings, "--embeddings")  # its files: checked by src.inference.tag_outputs
     return names
 
 
@@ -206,41 +241,6 @@ def _thresholds(args: argparse.Namespace, model) -> tuple[list[float | None], li
     found = find_decisions(model, args.thresholds)
     log.info("showing the tags that pass their thresholds (%s)", found.description)
     return found.thresholds, found.sources
-
-
-def _write_report(
-    args: argparse.Namespace,
-    tracks: list,
-    tags: list[str],
-    backend: str,
-    thresholds: list[float | None] | None,
-    sources: list[str] | None,
-) -> None:
-    from src.core.fileio import atomic_write_text
-    from src.inference import tag_report
-
-    if args.format == "text" and not args.output:
-        return  # already printed track by track
-    if args.format == "csv":
-        text = tag_report.format_csv(tracks, tags, args.top_k, args.aggregate, thresholds)
-    elif args.format == "json":
-        meta = {
-            "model": str(args.model),
-            "backend": backend,
-            "hop_seconds": args.hop_seconds,
-            "window_seconds": CLIP_SECONDS,
-        }
-        text = tag_report.format_json(tracks, tags, args.top_k, args.aggregate, meta, thresholds, sources)
-    else:
-        text = "\n".join(
-            tag_report.format_text(t, tags, args.top_k, args.aggregate, thresholds, sources) for t in tracks
-        )
-        text += "\n"
-    if args.output:
-        atomic_write_text(args.output, text)
-        log.info("report (%s) -> %s", args.format, args.output)
-    else:
-        sys.stdout.write(text)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -92,8 +92,8 @@ class Model:
     """A loaded FCN-4 (from `load_model`): its tag names and what it predicts.
 
     tags: the C tag names, label 0 first. input_kind: "logmel" (features (1, 96, 1366)) or "waveform"
-    (an export with the log-mel front end inside: (349440,) samples at 12 kHz). kind: "checkpoint",
-    "MindIR" or "ONNX".
+    (an export with the log-mel front end inside: (349440,) samples at 12 kHz). kind: the runtime's file kind,
+    "checkpoint", "MindIR", "ONNX" or "MindSpore Lite".
     """
 
     def __init__(self, backend: Backend, tags: list[str]) -> None:
@@ -115,6 +115,16 @@ class Model:
 
     def __repr__(self) -> str:
         return f"Model({self.backend.describe()})"
+
+    def close(self) -> None:
+        """Release the runtime (a MindSpore Lite model's app process); the model cannot be used afterwards."""
+        self.backend.close()
+
+    def __enter__(self) -> Model:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def predict(self, inputs: Any, batch_size: int = 8) -> np.ndarray:
         """Probabilities for a batch of model inputs: (N, *input_shape) float32 -> (N, C) float32 in [0, 1].
@@ -193,23 +203,52 @@ class Model:
         return Embeddings(windows, windows.mean(axis=0), track.starts_s, track.duration_s, path)
 
 
-def load_model(path: str | os.PathLike, device: str = "auto", tags_file: str | os.PathLike = "") -> Model:
-    """Load a checkpoint (.ckpt, as train.py writes), a MindIR (.mindir) or an ONNX (.onnx) export, or "zoo" (the
-    model zoo's trained FCN-4, downloaded once and verified; src.model.pretrained).
+def load_model(
+    path: str | os.PathLike, device: str = "auto", tags_file: str | os.PathLike = "", backend: str = "auto"
+) -> Model:
+    """Load a checkpoint (.ckpt, as train.py writes), an export (.mindir, .onnx, .mslite), or "zoo" (the model
+    zoo's trained FCN-4, downloaded once and verified; src.model.pretrained).
 
-    device: "auto" (Ascend, else GPU, else CPU), "Ascend", "GPU" or "CPU" for .ckpt and .mindir (MindSpore);
-    ONNX uses ONNX Runtime's providers and never imports MindSpore. Tag names: the checkpoint's own, else
+    backend: for a checkpoint, "auto" (the fastest exact runtime installed: on a CPU MindSpore Lite, else ONNX
+    Runtime, into which the checkpoint is compiled once, checked and cached; on Ascend or GPU MindSpore), or
+    "lite", "onnx", "mindspore"; an export runs on its own format's runtime. device: "auto" (Ascend, else GPU,
+    else CPU), "Ascend", "GPU" or "CPU" for what MindSpore runs. Tag names: the checkpoint's own, else
     `tags_file`, else FILE.tags.txt (export.py's) or tags.txt beside the model. Raises src.core.errors.UserError
-    (one line) for a file that is not an FCN-4 model of these kinds.
+    (one line) for a file that is not an FCN-4 model of these kinds. `Model.close()` ends a Lite model's app.
     """
     from src.core.tag_list import resolve_tags
-    from src.inference.formats import open_backend
+    from src.inference.runtimes import open_runtime
     from src.model.pretrained import resolve
 
     path = resolve(path)  # `zoo`: the model zoo's trained FCN-4, downloaded once into the cache folder
-    backend = open_backend(path, device)  # mode None: the caller's execution mode is kept
-    tags = resolve_tags(path, backend.num_classes, tags_file, own=backend.own_tags)
-    return Model(backend, tags)
+    loaded, _ = open_runtime(path, backend, device)  # mode None: the caller's execution mode is kept
+    try:
+        tags = resolve_tags(path, loaded.num_classes, tags_file, own=loaded.own_tags)
+    except Exception:
+        loaded.close()
+        raise
+    return Model(loaded, tags)
+
+
+def export(
+    checkpoint: str | os.PathLike, file_name: str | os.PathLike, file_format: str = "fastest", batch_size: int = 1
+) -> Path:
+    """Export a checkpoint (or "zoo") to `file_name` + the format's suffix, checked against it, as export.py does;
+    returns the file. file_format: "fastest" (the fastest format this machine runs: LITE when the Lite tools
+    are built, else ONNX when onnxruntime is installed, else MINDIR), or MINDIR, ONNX, LITE. Raises UserError."""
+    from src.core.runtime import use_device
+    from src.inference.exporting import export_model
+    from src.inference.runtimes import fastest_format
+    from src.model.loading import load_checkpoint_network
+    from src.model.pretrained import resolve
+
+    _check_positive("batch_size", batch_size)
+    file_format = fastest_format() if file_format == "fastest" else file_format
+    if file_format not in ("MINDIR", "ONNX", "LITE"):
+        raise UserError(f"file_format={file_format!r}: expected fastest, MINDIR, ONNX or LITE")
+    use_device("CPU" if file_format == "LITE" else "auto")
+    network, _ = load_checkpoint_network(resolve(checkpoint))
+    return export_model(network, str(file_name), file_format, batch_size).path
 
 
 def log_mel_features(audio: str | os.PathLike | np.ndarray, sample_rate: int | None = None) -> np.ndarray:

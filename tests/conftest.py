@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.lite import build_lite_project
 from tests.helpers.processes import MODE_VARIABLE
 
 E2E_DIR = Path(__file__).resolve().parent / "e2e"
@@ -30,6 +31,29 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     os.environ[MODE_VARIABLE] = config.getoption("--ms-mode")  # read by run_script for the entry points
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_lite_tools_and_own_cache(tmp_path_factory):
+    """Every test, and every process it starts, sees no MindSpore Lite tools and a cache folder of the session's
+    own: the `auto` runtime then means ONNX Runtime whatever this machine has built, and checkpoints compiled
+    for it stay out of the user's cache. Tests of the Lite runtime take the `lite_project` fixture."""
+    saved = {name: os.environ.get(name) for name in ("FCN4_LITE_APP_DIR", "FCN4_CACHE")}
+    os.environ["FCN4_LITE_APP_DIR"] = str(tmp_path_factory.mktemp("no_lite_tools"))
+    os.environ["FCN4_CACHE"] = str(tmp_path_factory.mktemp("fcn4_cache"))
+    yield saved
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@pytest.fixture(scope="session")
+def lite_project(tmp_path_factory, no_lite_tools_and_own_cache):
+    """A copy of the 310 app built against the MindSpore Lite wheel (fetched into the user's cache folder, once
+    per machine); (project, env) where env points FCN4_LITE_APP_DIR at its tools."""
+    return build_lite_project(tmp_path_factory.mktemp("lite_project"), no_lite_tools_and_own_cache["FCN4_CACHE"])
 
 
 def pytest_report_header(config):

@@ -30,9 +30,15 @@ enum class Device { kAscend310, kCPU, kGPU };
 // naming the value and the valid ones.
 Device ParseDevice(const std::string &name);
 
-// Throws std::invalid_argument unless mindir_path is an existing regular file,
-// input0_path an existing directory and device_id non-negative.
+// Throws std::invalid_argument unless mindir_path is an existing regular file
+// and device_id non-negative.
+void ValidateModelFlags(const std::string &mindir_path, int32_t device_id);
+
+// ValidateModelFlags, and input0_path must be an existing directory.
 void ValidateFlags(const std::string &mindir_path, const std::string &input0_path, int32_t device_id);
+
+// "[8, 1, 96, 1366]": a shape as the app's messages show it.
+std::string FormatShape(const std::vector<int64_t> &shape);
 
 // Paths of the regular "*.bin" files directly inside dir, sorted by file name
 // so that runs are reproducible; other entries are skipped. Throws if dir is

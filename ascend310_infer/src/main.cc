@@ -10,9 +10,14 @@
  * GraphCell, as the zoo app does; MindSpore Lite (FCN4_LITE, set by CMake)
  * builds from the model file (export.py --file_format LITE), on Ascend310,
  * CPU or GPU.
+ *
+ * With --serve it reads batches from stdin and answers on stdout instead
+ * (inc/serve_protocol.h): one process that builds the model once and scores
+ * every batch of a tagging run (src/inference/lite_app.py drives it).
  */
 #include <gflags/gflags.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <exception>
@@ -22,17 +27,22 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "include/api/context.h"
 #include "include/api/model.h"
 #include "include/api/serialization.h"
 #include "include/api/types.h"
 #include "inc/fs_compat.h"
+#include "inc/serve_protocol.h"
 #include "inc/utils.h"
 
 DEFINE_string(mindir_path, "", "the exported FCN-4 model (MindIR; with MindSpore Lite the .mslite of export.py)");
 DEFINE_string(input0_path, ".", "folder holding the preprocessed *.bin inputs");
 DEFINE_int32(device_id, 0, "Ascend (or GPU) device id");
 DEFINE_string(device_target, "Ascend310", "Ascend310, or with MindSpore Lite also CPU or GPU");
+DEFINE_bool(serve, false, "score batches read from stdin, answering on stdout, until end of input (no .bin files)");
+DEFINE_int32(threads, 0, "with MindSpore Lite: CPU threads of the model (0: Lite's default)");
 
 namespace {
 
@@ -69,6 +79,9 @@ void BuildModel(const std::string &model_path, fcn4::Device device, int32_t devi
   auto context = std::make_shared<mindspore::Context>();
   context->MutableDeviceInfo().push_back(DeviceInfo(device, device_id));
 #ifdef FCN4_LITE
+  if (FLAGS_threads > 0) {
+    context->SetThreadNum(FLAGS_threads);
+  }
   // Lite answers Build(GraphCell) with "Unsupported Feature": it builds from the file.
   Status ret = model->Build(model_path, mindspore::ModelType::kMindIR, context);
   const std::string what = "the model '" + model_path + "'";
@@ -133,9 +146,95 @@ double InferOne(mindspore::Model *model, const MSTensor &model_input, const std:
   return std::chrono::duration<double, std::milli>(end - start).count();
 }
 
+// Gives the model's single input the shape `wanted` (another batch of the
+// same rows); `current` is its shape now.
+void ReshapeInput(mindspore::Model *model, const std::vector<int64_t> &current, const std::vector<int64_t> &wanted) {
+  if (wanted.size() != current.size() || !std::equal(wanted.begin() + 1, wanted.end(), current.begin() + 1)) {
+    throw std::runtime_error("a batch of shape " + fcn4::FormatShape(wanted) + " does not fit the model input " +
+                             fcn4::FormatShape(current) + " (only the batch may differ)");
+  }
+#ifdef FCN4_LITE
+  const Status ret = model->Resize(model->GetInputs(), {wanted});
+  if (ret != mindspore::kSuccess) {
+    throw std::runtime_error("cannot resize the model input to " + fcn4::FormatShape(wanted) + ": " +
+                             ret.ToString());
+  }
+#else
+  (void)model;
+  throw std::runtime_error("this build (MindSpore's C++ SDK) takes batches of the export's size only: " +
+                           fcn4::FormatShape(current));
+#endif
+}
+
+// The model's outputs on one batch, as the protocol sends them.
+std::vector<fcn4::WireTensor> PredictWire(mindspore::Model *model, const MSTensor &model_input,
+                                          const fcn4::WireTensor &batch) {
+  std::vector<MSTensor> inputs;
+  inputs.emplace_back(model_input.Name(), model_input.DataType(), batch.shape, batch.data.data(), batch.data.size());
+  std::vector<MSTensor> outputs;
+  const Status ret = model->Predict(inputs, &outputs);
+  if (ret != mindspore::kSuccess) {
+    throw std::runtime_error("Predict failed: " + ret.ToString());
+  }
+  std::vector<fcn4::WireTensor> wire(outputs.size());
+  for (std::size_t j = 0; j < outputs.size(); ++j) {
+    const auto data = outputs[j].Data();
+    if (data == nullptr || outputs[j].DataSize() != fcn4::Float32Bytes(outputs[j].Shape())) {
+      throw std::runtime_error("output " + std::to_string(j) + " is not a float32 tensor of shape " +
+                               fcn4::FormatShape(outputs[j].Shape()));
+    }
+    wire[j].shape = outputs[j].Shape();
+    const char *bytes = static_cast<const char *>(data.get());
+    wire[j].data.assign(bytes, bytes + outputs[j].DataSize());
+  }
+  return wire;
+}
+
+// --serve: answers every batch on stdin until end of input. A batch that
+// fails gets an error reply and the app goes on; a broken stream ends it.
+void Serve(mindspore::Model *model) {
+  // stdout carries only replies: whatever the SDK prints there goes to stderr.
+  const int reply_fd = dup(STDOUT_FILENO);
+  std::FILE *replies = reply_fd < 0 ? nullptr : fdopen(reply_fd, "wb");
+  if (replies == nullptr || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+    throw std::runtime_error("cannot keep stdout for the replies of --serve");
+  }
+  MSTensor model_input = SingleModelInput(model);
+  std::vector<int64_t> shape = model_input.Shape();
+  fcn4::WriteHello(replies, shape);
+  fcn4::WireTensor batch;
+  while (fcn4::ReadRequest(stdin, &batch)) {
+    std::vector<fcn4::WireTensor> outputs;
+    std::string error;
+    try {
+      if (batch.shape != shape) {
+        ReshapeInput(model, shape, batch.shape);
+        model_input = SingleModelInput(model);
+        shape = batch.shape;
+      }
+      outputs = PredictWire(model, model_input, batch);
+    } catch (const std::runtime_error &e) {
+      error = e.what();
+    }
+    if (error.empty()) {
+      fcn4::WriteOutputs(replies, outputs);
+    } else {
+      fcn4::WriteError(replies, error);
+    }
+  }
+  std::fclose(replies);
+}
+
 void Run() {
-  fcn4::ValidateFlags(FLAGS_mindir_path, FLAGS_input0_path, FLAGS_device_id);
   const fcn4::Device device = fcn4::ParseDevice(FLAGS_device_target);
+  if (FLAGS_serve) {
+    fcn4::ValidateModelFlags(FLAGS_mindir_path, FLAGS_device_id);
+    mindspore::Model model;
+    BuildModel(FLAGS_mindir_path, device, FLAGS_device_id, &model);
+    Serve(&model);
+    return;
+  }
+  fcn4::ValidateFlags(FLAGS_mindir_path, FLAGS_input0_path, FLAGS_device_id);
   const std::vector<std::string> files = fcn4::ListBinFiles(FLAGS_input0_path);
   if (files.empty()) {
     throw std::runtime_error("no .bin file in '" + FLAGS_input0_path + "' (run preprocess.py first)");

@@ -14,18 +14,33 @@
 
 namespace fcn4 {
 
-void ValidateFlags(const std::string &mindir_path, const std::string &input0_path, int32_t device_id) {
+void ValidateModelFlags(const std::string &mindir_path, int32_t device_id) {
   std::error_code ec;
   if (mindir_path.empty() || !fs::is_regular_file(mindir_path, ec)) {
     throw std::invalid_argument("--mindir_path '" + mindir_path + "' is not an existing MindIR file");
   }
+  if (device_id < 0) {
+    throw std::invalid_argument("--device_id must be >= 0, got " + std::to_string(device_id));
+  }
+}
+
+void ValidateFlags(const std::string &mindir_path, const std::string &input0_path, int32_t device_id) {
+  ValidateModelFlags(mindir_path, device_id);
+  std::error_code ec;
   if (input0_path.empty() || !fs::is_directory(input0_path, ec)) {
     throw std::invalid_argument("--input0_path '" + input0_path +
                                 "' is not an existing folder (run preprocess.py first)");
   }
-  if (device_id < 0) {
-    throw std::invalid_argument("--device_id must be >= 0, got " + std::to_string(device_id));
+}
+
+std::string FormatShape(const std::vector<int64_t> &shape) {
+  std::ostringstream text;
+  text << "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    text << (i ? ", " : "") << shape[i];
   }
+  text << "]";
+  return text.str();
 }
 
 Device ParseDevice(const std::string &name) {

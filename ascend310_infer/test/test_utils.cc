@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "inc/fs_compat.h"
+#include "inc/serve_protocol.h"
 #include "inc/utils.h"
 
 namespace fs = fcn4::fs;
@@ -155,6 +156,87 @@ void TestParseDevice() {
   CHECK(ThrowsWith<std::invalid_argument>([] { fcn4::ParseDevice("cpu"); }, "--device_target 'cpu'"));
 }
 
+// A request as the Python side (src/inference/lite_app.py) writes it.
+void WriteRequest(std::FILE *out, const std::vector<int64_t> &shape, const std::vector<float> &values) {
+  fcn4::WriteShape(out, shape);
+  const uint64_t size = values.size() * sizeof(float);
+  fcn4::WriteBytes(out, &size, sizeof(size));
+  fcn4::WriteBytes(out, values.data(), size);
+}
+
+void TestServeProtocolRoundTrip() {
+  std::FILE *stream = std::tmpfile();
+  fcn4::WriteHello(stream, {4, 1, 96, 1366});
+  WriteRequest(stream, {2, 3}, {1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f});
+  std::rewind(stream);
+  char magic[8];
+  fcn4::ReadBytes(stream, magic, sizeof(magic), "the hello");
+  CHECK(std::string(magic, sizeof(magic)) == fcn4::kServeMagic);
+  CHECK(fcn4::ReadShape(stream) == (std::vector<int64_t>{4, 1, 96, 1366}));
+  fcn4::WireTensor request;
+  CHECK(fcn4::ReadRequest(stream, &request));
+  CHECK(request.shape == (std::vector<int64_t>{2, 3}) && request.data.size() == 6 * sizeof(float));
+  float fifth = 0.0f;
+  std::memcpy(&fifth, request.data.data() + 4 * sizeof(float), sizeof(float));
+  CHECK(fifth == 5.0f);
+  CHECK(!fcn4::ReadRequest(stream, &request));  // a clean end of input
+  std::fclose(stream);
+}
+
+void TestServeProtocolRefusesBrokenRequests() {
+  const auto refused = [](const std::function<void(std::FILE *)> &write, const std::string &needle) {
+    std::FILE *stream = std::tmpfile();
+    write(stream);
+    std::rewind(stream);
+    fcn4::WireTensor request;
+    const bool threw = ThrowsWith<std::runtime_error>([&] { fcn4::ReadRequest(stream, &request); }, needle);
+    std::fclose(stream);
+    return threw;
+  };
+  CHECK(refused([](std::FILE *s) { WriteRequest(s, {2, 3}, {1.0f, 2.0f}); }, "declares 8 bytes"));
+  CHECK(refused([](std::FILE *s) { fcn4::WriteShape(s, {}); }, "rank 0"));
+  CHECK(refused([](std::FILE *s) { fcn4::WriteShape(s, {2, -3}); }, "negative"));
+  CHECK(refused([](std::FILE *s) { fcn4::WriteShape(s, {int64_t{1} << 40, int64_t{1} << 40}); }, "more than"));
+  CHECK(refused(
+      [](std::FILE *s) {
+        fcn4::WriteShape(s, {1, 2});
+        const uint64_t size = 8;
+        fcn4::WriteBytes(s, &size, sizeof(size));
+        fcn4::WriteBytes(s, "abc", 3);  // cut short
+      },
+      "ended inside a tensor"));
+}
+
+void TestServeReplies() {
+  std::FILE *stream = std::tmpfile();
+  fcn4::WriteOutputs(stream, {{{1, 2}, std::vector<char>(8, 'a')}});
+  fcn4::WriteError(stream, "bad batch");
+  std::rewind(stream);
+  uint32_t status = 99;
+  uint32_t count = 0;
+  fcn4::ReadBytes(stream, &status, sizeof(status), "a status");
+  fcn4::ReadBytes(stream, &count, sizeof(count), "a count");
+  CHECK(status == fcn4::kServeOk && count == 1);
+  CHECK(fcn4::ReadShape(stream) == (std::vector<int64_t>{1, 2}));
+  uint64_t size = 0;
+  fcn4::ReadBytes(stream, &size, sizeof(size), "a size");
+  std::vector<char> data(size);
+  fcn4::ReadBytes(stream, data.data(), size, "data");
+  CHECK(size == 8 && data[7] == 'a');
+  uint32_t length = 0;
+  fcn4::ReadBytes(stream, &status, sizeof(status), "a status");
+  fcn4::ReadBytes(stream, &length, sizeof(length), "a length");
+  std::string message(length, ' ');
+  fcn4::ReadBytes(stream, &message[0], length, "a message");
+  CHECK(status == fcn4::kServeError && message == "bad batch");
+  std::fclose(stream);
+}
+
+void TestFormatShape() {
+  CHECK(fcn4::FormatShape({8, 1, 96, 1366}) == "[8, 1, 96, 1366]");
+  CHECK(fcn4::FormatShape({}) == "[]");
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -179,6 +261,10 @@ int main(int argc, char **argv) {
   TestEnsureDir(scratch);
   TestValidateFlags(scratch);
   TestParseDevice();
+  TestServeProtocolRoundTrip();
+  TestServeProtocolRefusesBrokenRequests();
+  TestServeReplies();
+  TestFormatShape();
 
   if (g_failures != 0) {
     std::cerr << g_failures << " check(s) failed" << std::endl;

@@ -8,7 +8,6 @@ heavy; run_entry adds the MindSpore log filter (src.core.runtime) on top of the 
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import sys
@@ -26,28 +25,6 @@ LOG_DATE_FORMAT = "%H:%M:%S"
 def setup_logging() -> None:
     """Every command's one-line-per-event log on stderr (a no-op once the root logger has a handler)."""
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, datefmt=LOG_DATE_FORMAT)
-
-
-def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    """--tags_file, --device_target and --mode: how tag.py and serve.py open a model (src.inference.tagging_model)."""
-    from src.core.runtime import MODES  # the mode names only: src.core.runtime imports MindSpore inside its functions
-
-    parser.add_argument(
-        "--tags_file", default="", help="tag names, one per line, label 0 first (default: found beside the model)"
-    )
-    parser.add_argument(
-        "--device_target",
-        choices=("auto", "Ascend", "GPU", "CPU"),
-        default="auto",
-        help="device of a checkpoint or MindIR model (ONNX uses ONNX Runtime's)",
-    )
-    parser.add_argument(
-        "--mode",
-        choices=tuple(MODES),
-        default="graph",
-        help="MindSpore execution mode of a checkpoint or MindIR model: graph (default) or pynative "
-        "(op by op, slower; for debugging)",
-    )
 
 
 def run_command(command: Callable[[], int]) -> int:

@@ -63,6 +63,9 @@ class Backend:
         """(B, *input_shape) float32 -> (B, C) float32 probabilities (output 0); B as for run."""
         return self.run(inputs)[0]
 
+    def close(self) -> None:
+        """Release what the model holds outside this process (the Lite backend's app); a no-op elsewhere."""
+
     def describe(self) -> str:
         batch = "any batch" if self.batch_size is None else f"batch {self.batch_size}"
         embedding = f", {self.embedding_size}-d embedding" if self.embedding_size else ""

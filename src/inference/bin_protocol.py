@@ -272,12 +272,15 @@ def _read_batch(path: Path, batch_size: int, num_classes: int) -> np.ndarray:
     return np.fromfile(path, dtype=np.float32).reshape(batch_size, num_classes)
 
 
-def read_input(path: str | Path, batch_size: int, item_shape: tuple[int, ...] = FEATURE_SHAPE) -> np.ndarray:
+def read_input(path: str | Path, batch_size: int | None, item_shape: tuple[int, ...] = FEATURE_SHAPE) -> np.ndarray:
     """One input .bin as (B, *item_shape) float32: (B, 1, 96, 1366) features, or (B, 349440) samples
-    for a waveform model; UserError if its size is not B model inputs."""
+    for a waveform model; UserError if its size is not B model inputs (batch_size None: any whole number)."""
     path = Path(path)
-    want = batch_size * math.prod(item_shape) * FLOAT_BYTES
     got = path.stat().st_size
+    item_bytes = math.prod(item_shape) * FLOAT_BYTES
+    if batch_size is None:
+        batch_size = max(1, got // item_bytes)
+    want = batch_size * item_bytes
     if got != want:
         raise UserError(
             f"'{path}' holds {got} bytes but the model input needs {want} = {batch_size} x "

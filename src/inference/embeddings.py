@@ -4,20 +4,22 @@ Files per track NAME (its stem, made distinct as plot names are): NAME_windows.n
 row i the window starting at window_starts_s[i]; NAME_mean.npy, (D,) float32, their mean. The index
 (INDEX_FILE) maps each input track to its two files, its window count, the hop and window starts. Only
 files that an earlier index in the same folder lists may be replaced; every file is written atomically,
-the index last. Neither MindSpore nor ONNX Runtime is imported here.
+the index as the run ends (src.inference.tag_outputs builds it up track by track, resumably). Neither
+MindSpore nor ONNX Runtime is imported here.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterable
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
 from src.core.errors import UserError
-from src.core.fileio import atomic_path, atomic_write_text
+from src.core.fileio import atomic_path
+from src.inference.tag_report import csv_line
 from src.inference.tagging import Track
 
 INDEX_FILE = "embeddings.csv"
@@ -30,6 +32,11 @@ FILE_SUFFIXES = ("_windows.npy", "_mean.npy")
 def embedding_files(name: str) -> tuple[str, str]:
     """The windows and mean file names of the track named `name`."""
     return name + FILE_SUFFIXES[0], name + FILE_SUFFIXES[1]
+
+
+def planned_files(names: Iterable[str]) -> list[str]:
+    """Every .npy file the tracks named `names` get."""
+    return [file for name in names for file in embedding_files(name)]
 
 
 def listed_files(folder: Path) -> set[str]:
@@ -49,9 +56,10 @@ def listed_files(folder: Path) -> set[str]:
     return {name for row in rows[1:] for name in row[1:3] if name}
 
 
-def check_targets(folder: Path, names: Iterable[str]) -> None:
-    """UserError, before any work, when an embedding file would replace a file no earlier index here lists."""
-    listed = listed_files(folder)
+def check_targets(folder: Path, names: Iterable[str], ours: Iterable[str] = ()) -> None:
+    """UserError, before any work, when an embedding file would replace a file that neither an earlier index here
+    lists nor `ours` names (the files an unfinished run into this folder planned)."""
+    listed = listed_files(folder) | set(ours)
     for name in names:
         for file in embedding_files(name):
             if (folder / file).exists() and file not in listed:
@@ -61,22 +69,22 @@ def check_targets(folder: Path, names: Iterable[str]) -> None:
                 )
 
 
-def write(folder: Path, tracks: list[Track], names: dict[Path, str], hop_s: float) -> Path:
-    """Write every decoded track's window and mean embeddings, then the index (skipped tracks with their error)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(INDEX_COLUMNS)
-    for track in tracks:
-        if track.error:
-            writer.writerow([track.path, "", "", 0, hop_s, "", "", track.error])
-            continue
-        windows_file, mean_file = embedding_files(names[track.path])
-        _save_npy(folder / windows_file, track.embeddings)
-        _save_npy(folder / mean_file, track.embeddings.mean(axis=0))
-        starts = ";".join(f"{start:.3f}" for start in track.starts_s)
-        row = [track.path, windows_file, mean_file, len(track.embeddings), hop_s, f"{track.duration_s:.3f}", starts, ""]
-        writer.writerow(row)
-    return atomic_write_text(folder / INDEX_FILE, out.getvalue())
+def save(folder: Path, track: Track, name: str, hop_s: float) -> str:
+    """Write a track's window and mean embeddings (nothing for a skipped track); its index row, as CSV."""
+    if track.error:
+        return csv_line([track.path, "", "", 0, hop_s, "", "", track.error])
+    windows_file, mean_file = embedding_files(name)
+    _save_npy(folder / windows_file, track.embeddings)
+    _save_npy(folder / mean_file, track.embeddings.mean(axis=0))
+    starts = ";".join(f"{start:.3f}" for start in track.starts_s)
+    row = [track.path, windows_file, mean_file, len(track.embeddings), hop_s, f"{track.duration_s:.3f}", starts, ""]
+    return csv_line(row)
+
+
+def write_index(handle: IO[str], rows: Iterable[str]) -> None:
+    """The index file: its header, then the tracks' rows."""
+    handle.write(csv_line(list(INDEX_COLUMNS)))
+    handle.writelines(rows)
 
 
 def _save_npy(path: Path, array: np.ndarray) -> None:

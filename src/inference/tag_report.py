@@ -8,8 +8,10 @@ import io
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -79,58 +81,78 @@ def format_text(
     return "\n".join([header, *(f"  {tag:<{width}}  {score:.3f}" for tag, score in top)])
 
 
-def format_csv(
-    tracks: list[Track], tags: list[str], k: int, aggregate: str, thresholds: list[float | None] | None = None
-) -> str:
-    """One row per track: path, duration_s, windows, error, top_tags ("tag:p; ..."), with thresholds
-    passing_tags (the same form), then every tag's probability."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    extra = [] if thresholds is None else [PASSING_COLUMN]
-    writer.writerow([*CSV_COLUMNS, *extra, *tags])
-    for track in tracks:
+@dataclass(frozen=True)
+class Report:
+    """One tag.py report (text, csv or json) of tracks scored with `tags`, rendered a track at a time: `piece`
+    is what one track adds (a str, or for json a dict), `write` the whole report from the pieces in order.
+
+    text: format_text's lines per track. csv: path, duration_s, windows, error, top_tags ("tag:p; ..."), with
+    thresholds passing_tags (the same form), then every tag's probability. json: `meta`, then `tracks` (top-k,
+    mean, max, window starts and the per-window taggram; with thresholds also `passing`, and the report's
+    `thresholds` and `threshold_sources` per tag) and `skipped`.
+    """
+
+    fmt: str
+    tags: list[str]
+    k: int
+    aggregate: str
+    thresholds: list[float | None] | None = None
+    sources: list[str] | None = None
+    meta: dict = field(default_factory=dict)
+
+    def piece(self, track: Track) -> str | dict:
+        if self.fmt == "text":
+            return format_text(track, self.tags, self.k, self.aggregate, self.thresholds, self.sources)
+        if self.fmt == "csv":
+            return self._csv_row(track)
         if track.error:
-            writer.writerow([track.path, "", 0, track.error, "", *[""] * len(extra), *[""] * len(tags)])
-            continue
-        top = _listed(top_tags(track, tags, k, aggregate))
-        passing = [] if thresholds is None else [_listed(passing_tags(track, tags, aggregate, thresholds))]
-        writer.writerow(
-            [
-                track.path,
-                f"{track.duration_s:.3f}",
-                len(track.starts_s),
-                "",
-                top,
-                *passing,
-                *(f"{p:.6f}" for p in track.aggregate(aggregate)),
-            ]
+            return {"skipped": {"path": str(track.path), "reason": track.error}}
+        scored = track_json(track, self.tags, self.k, self.aggregate, self.thresholds, self.sources)
+        return {"track": {"path": str(track.path), **scored}}
+
+    def write(self, handle: IO[str], pieces: Callable[[], Iterable]) -> None:
+        """The report of the tracks whose pieces `pieces()` yields (called twice for json: tracks, then skipped)."""
+        if self.fmt == "text":
+            handle.writelines(piece + "\n" for piece in pieces())
+            return
+        if self.fmt == "csv":
+            extra = [] if self.thresholds is None else [PASSING_COLUMN]
+            handle.write(csv_line([*CSV_COLUMNS, *extra, *self.tags]))
+            handle.writelines(pieces())
+            return
+        sources = self.sources or [PER_TAG] * len(self.tags)
+        chosen = {} if self.thresholds is None else {"thresholds": self.thresholds, "threshold_sources": sources}
+        head = {**self.meta, "aggregate": self.aggregate, "tags": self.tags, **chosen}
+        handle.write(json.dumps(head)[:-1] + ', "tracks": [')
+        for key, closing in (("track", '], "skipped": ['), ("skipped", "]}\n")):
+            handle.write(", ".join(json.dumps(piece[key]) for piece in pieces() if key in piece))
+            handle.write(closing)
+
+    def render(self, tracks: list[Track]) -> str:
+        """The whole report of `tracks` as one string."""
+        out = io.StringIO()
+        self.write(out, lambda: map(self.piece, tracks))
+        return out.getvalue()
+
+    def _csv_row(self, track: Track) -> str:
+        extra = [] if self.thresholds is None else [""]
+        if track.error:
+            return csv_line([track.path, "", 0, track.error, "", *extra, *[""] * len(self.tags)])
+        top = _listed(top_tags(track, self.tags, self.k, self.aggregate))
+        passing = (
+            []
+            if self.thresholds is None
+            else [_listed(passing_tags(track, self.tags, self.aggregate, self.thresholds))]
         )
+        scores = (f"{p:.6f}" for p in track.aggregate(self.aggregate))
+        return csv_line([track.path, f"{track.duration_s:.3f}", len(track.starts_s), "", top, *passing, *scores])
+
+
+def csv_line(row: list) -> str:
+    """One CSV line (with its newline) of `row`."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(row)
     return out.getvalue()
-
-
-def format_json(
-    tracks: list[Track],
-    tags: list[str],
-    k: int,
-    aggregate: str,
-    meta: dict,
-    thresholds: list[float | None] | None = None,
-    sources: list[str] | None = None,
-) -> str:
-    """`meta` plus `tracks` (top-k, mean, max, window starts and the per-window taggram; with thresholds,
-    also `passing`, and the report's `thresholds` and `threshold_sources` per tag) and `skipped`."""
-    done = [t for t in tracks if not t.error]
-    sources = sources or [PER_TAG] * len(tags)
-    chosen = {"thresholds": thresholds, "threshold_sources": sources}
-    report = {
-        **meta,
-        "aggregate": aggregate,
-        "tags": tags,
-        **({} if thresholds is None else chosen),
-        "tracks": [{"path": str(t.path), **track_json(t, tags, k, aggregate, thresholds, sources)} for t in done],
-        "skipped": [{"path": str(t.path), "reason": t.error} for t in tracks if t.error],
-    }
-    return json.dumps(report) + "\n"
 
 
 def track_json(
@@ -141,7 +163,7 @@ def track_json(
     thresholds: list[float | None] | None = None,
     sources: list[str] | None = None,
 ) -> dict:
-    """One scored track as format_json (and the tagging service, src.serving) reports it: duration, top-k,
+    """One scored track as the json report (and the tagging service, src.serving) gives it: duration, top-k,
     with thresholds the passing tags, mean, max, window starts and the per-window taggram."""
     passing = {} if thresholds is None else {"passing": _passing_json(track, tags, aggregate, thresholds, sources)}
     return {

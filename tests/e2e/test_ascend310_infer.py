@@ -183,6 +183,49 @@ def test_main_device_target(build_dir, tmp_path, binary, flags, message):
 
 
 @needs_toolchain
+def test_serve_mode_answers_every_batch_in_one_process(build_dir, tmp_path, monkeypatch):
+    """main --serve (the stub SDK: Predict answers copies of its input) driven by the Python client that tag.py
+    uses: batches of any size in one process, a refused batch answered and the app still serving, a clean end."""
+    import numpy as np
+
+    from src.core.errors import UserError
+    from src.inference.lite_app import LiteServer
+
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "main").symlink_to(build_dir / "main_stub_lite")
+    monkeypatch.setenv("FCN4_LITE_APP_DIR", str(tools))
+    (tmp_path / "m.mslite").write_text("24 2")  # 6 float32 per row, two outputs
+    server = LiteServer(tmp_path / "m.mslite", threads=3)
+    assert server.input_shape == [1, 6]
+    pid = server._process.pid
+    for rows in (1, 4, 2):
+        batch = np.arange(rows * 6, dtype=np.float32).reshape(rows, 6)
+        outputs = server.run(batch)
+        assert len(outputs) == 2 and all(np.array_equal(output, batch) for output in outputs)
+    with pytest.raises(UserError, match=r"a batch of shape \[2, 5\] does not fit the model input \[2, 6\]"):
+        server.run(np.zeros((2, 5), np.float32))
+    assert server.run(np.ones((1, 6), np.float32))[0].sum() == 6
+    assert server._process.pid == pid and server._process.poll() is None
+    server.close()
+    assert server._process.returncode == 0
+
+
+@needs_toolchain
+def test_serve_mode_reports_why_the_app_stopped(build_dir, tmp_path, monkeypatch):
+    from src.core.errors import UserError
+    from src.inference.lite_app import LiteServer
+
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "main").symlink_to(build_dir / "main_stub_lite")
+    monkeypatch.setenv("FCN4_LITE_APP_DIR", str(tools))
+    (tmp_path / "m.mslite").write_text("not a model")
+    with pytest.raises(UserError, match="the MindSpore Lite app serving .*m.mslite did not start: ERROR: cannot build"):
+        LiteServer(tmp_path / "m.mslite")
+
+
+@needs_toolchain
 def test_main_rejects_folder_without_bin(build_dir, tmp_path):
     (tmp_path / "m.mindir").write_text("16 1")
     write_inputs(tmp_path / "data", {"a.txt": bytes(16)})

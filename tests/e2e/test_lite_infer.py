@@ -6,10 +6,8 @@ Outputs are compared with MindSpore's on the same inputs, and the chain's metric
 checkpoint and split. The project is copied (entry points linked) so that the build stays out of the work tree.
 """
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +22,6 @@ from tests.helpers.processes import ROOT, assert_one_line_error, run_script
 EXPORT_BATCH = 4  # val gets 9 clips here: the last .bin batch is padded
 PROBABILITY_TOLERANCE = 1e-5  # |Lite - MindSpore| on the probabilities (3.3e-6 seen on the full-size network)
 EMBEDDING_RTOL = 1e-5  # on the embedding, relative to its largest value (1.7e-6 seen)
-LINKED = ("preprocess.py", "postprocess.py", "default_config.yaml", "src")
 TIMEOUT = 600
 
 
@@ -32,29 +29,6 @@ def run(cmd, cwd=None, env=None):
     return subprocess.run(
         [str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False
     )
-
-
-@pytest.fixture(scope="module")
-def lite_project(tmp_path_factory):
-    """A copy of the app and scripts (entry points and src/ linked), built against the cached Lite wheel;
-    returns (project, env) where env points export.py at its tools."""
-    fetched = run(["bash", ROOT / "scripts" / "get_lite_sdk.sh"], env={**os.environ, "PYTHON": sys.executable})
-    assert fetched.returncode == 0, fetched.stdout + fetched.stderr
-    project = tmp_path_factory.mktemp("lite_project")
-    shutil.copytree(
-        ROOT / "ascend310_infer", project / "ascend310_infer", ignore=shutil.ignore_patterns("build", "out")
-    )
-    shutil.copytree(ROOT / "scripts", project / "scripts")
-    for name in LINKED:
-        (project / name).symlink_to(ROOT / name)
-    env = {k: v for k, v in os.environ.items() if k not in ("MINDSPORE_PATH", "LITE_HOME")}
-    env |= {"PYTHON": sys.executable, "ASCEND_HOME": "/nonexistent-ascend-home"}
-    built = run(["bash", project / "ascend310_infer" / "build.sh"], env=env)
-    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
-    assert "build.sh: MindSpore Lite at" in built.stdout
-    out = project / "ascend310_infer" / "out"
-    assert (out / "main").is_file() and (out / "convert_lite").is_file()
-    return project, {**env, "FCN4_LITE_APP_DIR": str(out)}
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +122,7 @@ def test_export_lite_without_tools_is_a_one_line_error(tmp_path):
 
 
 def test_get_lite_sdk_second_run_fetches_nothing(lite_project):
-    again = run(["bash", ROOT / "scripts" / "get_lite_sdk.sh"], env={**os.environ, "PYTHON": "false"})
+    again = run(["bash", ROOT / "scripts" / "get_lite_sdk.sh"], env={**lite_project[1], "PYTHON": "false"})
     assert again.returncode == 0, again.stderr  # PYTHON=false: any pip download would fail
     assert "fetching" not in again.stdout
     assert "MindSpore Lite 2.0.0 in" in again.stdout

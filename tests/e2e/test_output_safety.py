@@ -87,9 +87,9 @@ def test_every_report_format_is_recognised_and_nothing_else(tmp_path):
         Track(Path("broken.mp3"), error="undecodable (no audio stream)"),
     ]
     reports = {
-        "text": "\n".join(tag_report.format_text(t, tags, 3, "max") for t in tracks) + "\n",
-        "csv": tag_report.format_csv(tracks, tags, 3, "mean"),
-        "json": tag_report.format_json(tracks, tags, 3, "mean", {"model": "m.onnx", "backend": "onnx"}),
+        "text": tag_report.Report("text", tags, 3, "max").render(tracks),
+        "csv": tag_report.Report("csv", tags, 3, "mean").render(tracks),
+        "json": tag_report.Report("json", tags, 3, "mean", meta={"model": "m.onnx", "backend": "onnx"}).render(tracks),
         "empty": "",
     }
     others = {

@@ -142,7 +142,8 @@ def test_a_head_tags_with_its_own_tags_and_thresholds_and_cors_opens_for_the_giv
 
 def test_a_checkpoint_scores_concurrent_requests_in_one_model_call(files, model):
     clips = [files["short"], files["mp3"], files["short"], files["mp3"]]
-    args = ("--model", str(files["ckpt"]), "--device_target", "CPU", "--batch_size", "4", "--max_wait_ms", "5000")
+    args = ("--model", str(files["ckpt"]), "--backend", "mindspore", "--device_target", "CPU", "--batch_size", "4")
+    args = (*args, "--max_wait_ms", "5000")
     with Server(*args) as served, ThreadPoolExecutor(4) as pool:
         replies = list(pool.map(lambda clip: _post(served, "/v1/tag", clip), clips))
         health = served.client.get("/healthz").json()

@@ -81,7 +81,7 @@ def test_one_train_step_lowers_the_loss_on_its_batch(mode, mindspore_cpu):
 
 
 def test_a_model_tags_a_file_as_tag_py_does(mode, run):
-    model = fcn4.load_model(run["ckpt"], device="CPU")
+    model = fcn4.load_model(run["ckpt"], device="CPU", backend="mindspore")
     assert current_mode() == mode  # loading keeps the caller's mode
     assert model.tags == run["tags"] and model.kind == "checkpoint" and model.input_shape == (1, 96, 1366)
     result = model.tag(run["long"], top_k=3, hop_seconds=10.0)
@@ -97,8 +97,27 @@ def test_a_model_tags_a_file_as_tag_py_does(mode, run):
     np.testing.assert_allclose(result.max, result.taggram.max(axis=0))
 
 
+def test_by_default_a_checkpoint_runs_on_the_fastest_installed_runtime(run, mindspore_cpu):
+    """Under the test suite no Lite tools are built (tests/conftest.py), so `auto` is ONNX Runtime: the checkpoint
+    compiled once into the cache, within the ONNX tolerance of MindSpore on the checkpoint."""
+    from src.inference.formats import EXPORT_FORMATS
+    from src.model.pretrained import cache_dir
+
+    with fcn4.load_model(run["ckpt"], device="CPU") as fastest:
+        assert fastest.kind == "ONNX" and fastest.tags == run["tags"]
+        compiled = fastest.backend.path
+        assert compiled.parent == cache_dir() / "compiled" and compiled.suffix == ".onnx"
+        reference = fcn4.load_model(run["ckpt"], device="CPU", backend="mindspore")
+        features = feature_batch(5, seed=8)
+        assert np.abs(fastest.predict(features, batch_size=2) - reference.predict(features)).max() <= (
+            EXPORT_FORMATS["ONNX"].tolerance
+        )
+    again = fcn4.load_model(run["ckpt"], device="CPU", backend="onnx")
+    assert again.backend.path == compiled and compiled.stat().st_mtime_ns == again.backend.path.stat().st_mtime_ns
+
+
 def test_a_waveform_array_tags_as_the_same_audio_in_a_file(mode, run):
-    model = fcn4.load_model(run["ckpt"], device="CPU")
+    model = fcn4.load_model(run["ckpt"], device="CPU", backend="mindspore")
     y, sr = sf.read(run["long"], dtype="float32", always_2d=True)
     from_array = model.tag(y.T, sample_rate=sr, hop_seconds=10.0, aggregate="max")
     from_file = model.tag(run["long"], hop_seconds=10.0, aggregate="max")
@@ -111,7 +130,7 @@ def test_a_waveform_array_tags_as_the_same_audio_in_a_file(mode, run):
 def test_predict_and_evaluate_give_eval_py_metrics(mode, run):
     from sklearn.metrics import roc_auc_score
 
-    model = fcn4.load_model(run["ckpt"], device="CPU")
+    model = fcn4.load_model(run["ckpt"], device="CPU", backend="mindspore")
     features = feature_batch(10, seed=4)
     scores = model.predict(features, batch_size=4)
     assert scores.shape == (10, NUM_TAGS) and scores.dtype == np.float32
@@ -128,7 +147,7 @@ def test_predict_and_evaluate_give_eval_py_metrics(mode, run):
 
 
 def test_bad_calls_are_one_line_user_errors(run, mindspore_cpu):
-    model = fcn4.load_model(run["ckpt"], device="CPU")
+    model = fcn4.load_model(run["ckpt"], device="CPU", backend="mindspore")
     cases = [
         (lambda: model.tag(np.zeros(100)), "sample_rate"),
         (lambda: model.tag(np.zeros((2, 3, 4)), sample_rate=8000), "(channels, samples)"),

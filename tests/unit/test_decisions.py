@@ -195,12 +195,13 @@ def _tracks():
 
 def test_reports_show_only_the_passing_tags_and_stay_recognisable(tmp_path):
     tracks, thresholds, sources = _tracks(), [0.8, None, 0.5], [PER_TAG, PER_TAG, POOLED]
-    text = "\n".join(tag_report.format_text(t, TAGS, 2, "mean", thresholds, sources) for t in tracks) + "\n"
+    text = tag_report.Report("text", TAGS, 2, "mean", thresholds, sources).render(tracks)
     assert text.splitlines()[1:3] == ["  piano  0.900  (>= 0.800)", "  voice  0.600  (>= 0.500, pooled)"]
     assert text.splitlines()[4] == "  (no tag passes its threshold)"
-    rows = list(csv.reader(io.StringIO(tag_report.format_csv(tracks, TAGS, 2, "mean", thresholds))))
+    as_csv = tag_report.Report("csv", TAGS, 2, "mean", thresholds).render(tracks)
+    rows = list(csv.reader(io.StringIO(as_csv)))
     assert rows[0][5] == "passing_tags" and [r[5] for r in rows[1:]] == ["piano:0.9000; voice:0.6000", ""]
-    report = json.loads(tag_report.format_json(tracks, TAGS, 2, "mean", {}, thresholds, sources))
+    report = json.loads(tag_report.Report("json", TAGS, 2, "mean", thresholds, sources).render(tracks))
     assert report["thresholds"] == thresholds and report["threshold_sources"] == sources
     assert report["tracks"][0]["passing"] == [
         {"tag": "piano", "probability": 0.9, "threshold": 0.8, "threshold_source": PER_TAG},
@@ -208,6 +209,6 @@ def test_reports_show_only_the_passing_tags_and_stay_recognisable(tmp_path):
     ]
     unflagged = tag_report.format_text(tracks[0], TAGS, 2, "mean", thresholds)  # no sources: every tag its own
     assert unflagged.splitlines()[2] == "  voice  0.600  (>= 0.500)"
-    for name, content in (("t.txt", text), ("t.csv", tag_report.format_csv(tracks, TAGS, 2, "mean", thresholds))):
+    for name, content in (("t.txt", text), ("t.csv", as_csv)):
         (tmp_path / name).write_text(content)
         assert tag_report.is_report(tmp_path / name), name

@@ -1,6 +1,6 @@
 /**
  * TEST DOUBLE of <gflags/gflags.h>, NOT the real library: just the
- * DEFINE_string / DEFINE_int32 / ParseCommandLineFlags subset main.cc uses,
+ * DEFINE_string / DEFINE_int32 / DEFINE_bool / ParseCommandLineFlags subset main.cc uses,
  * accepting "--name=value" like gflags and exiting 1 on an unknown or
  * malformed flag, as gflags does.
  */
@@ -19,6 +19,7 @@ namespace stub {
 struct Flag {
   std::string *str = nullptr;
   int32_t *i32 = nullptr;
+  bool *boolean = nullptr;
 };
 
 inline std::map<std::string, Flag> &Registry() {
@@ -29,6 +30,7 @@ inline std::map<std::string, Flag> &Registry() {
 struct Registrar {
   Registrar(const char *name, std::string *value) { Registry()[name].str = value; }
   Registrar(const char *name, int32_t *value) { Registry()[name].i32 = value; }
+  Registrar(const char *name, bool *value) { Registry()[name].boolean = value; }
 };
 
 [[noreturn]] inline void Die(const std::string &message) {
@@ -48,6 +50,13 @@ inline void SetFlag(const std::string &arg) {
   const std::string value = arg.substr(eq + 1);
   if (it->second.str != nullptr) {
     *it->second.str = value;
+    return;
+  }
+  if (it->second.boolean != nullptr) {
+    if (value != "true" && value != "false") {
+      Die("illegal value '" + value + "' specified for bool flag '" + it->first + "'");
+    }
+    *it->second.boolean = value == "true";
     return;
   }
   char *end = nullptr;
@@ -74,6 +83,9 @@ inline uint32_t ParseCommandLineFlags(int *argc, char ***argv, bool /*remove_fla
   static gflags::stub::Registrar registrar_##name(#name, &FLAGS_##name)
 #define DEFINE_int32(name, value, help) \
   int32_t FLAGS_##name = (value);       \
+  static gflags::stub::Registrar registrar_##name(#name, &FLAGS_##name)
+#define DEFINE_bool(name, value, help) \
+  bool FLAGS_##name = (value);         \
   static gflags::stub::Registrar registrar_##name(#name, &FLAGS_##name)
 
 #endif  // FCN4_TEST_STUB_GFLAGS_GFLAGS_H_

@@ -39,9 +39,12 @@ class GPUDeviceInfo : public DeviceInfoContext {
 class Context {
  public:
   std::vector<std::shared_ptr<DeviceInfoContext>> &MutableDeviceInfo() { return device_info_; }
+  void SetThreadNum(int32_t thread_num) { thread_num_ = thread_num; }
+  int32_t GetThreadNum() const { return thread_num_; }
 
  private:
   std::vector<std::shared_ptr<DeviceInfoContext>> device_info_;
+  int32_t thread_num_ = 2;
 };
 
 }  // namespace mindspore

@@ -14,10 +14,13 @@
 namespace mindspore {
 
 // The fake graph: how many input bytes it takes and how many outputs it gives.
+// Its input is float32 of shape {batch, input_bytes / 4 / batch}, batch 1 unless
+// Resize changed it (MindSpore Lite's way to take another batch).
 class Graph {
  public:
   size_t input_bytes = 0;
   size_t num_outputs = 0;
+  int64_t batch = 1;
 };
 
 // Reads the fake model file "<input_bytes> <num_outputs>".
@@ -59,8 +62,20 @@ class Model {
   }
 
   std::vector<MSTensor> GetInputs() {
-    const std::vector<int64_t> shape = {static_cast<int64_t>(graph_.input_bytes / 4)};
+    const std::vector<int64_t> shape = {graph_.batch, static_cast<int64_t>(graph_.input_bytes / 4) / graph_.batch};
     return {MSTensor("x", DataType::kNumberTypeFloat32, shape, nullptr, graph_.input_bytes)};
+  }
+
+  // A new batch for the single input; the row size stays. Batch 0 fails, as
+  // an SDK that cannot resize would.
+  Status Resize(const std::vector<MSTensor> &inputs, const std::vector<std::vector<int64_t>> &dims) {
+    if (inputs.size() != 1 || dims.size() != 1 || dims[0].empty() || dims[0][0] <= 0) {
+      return Status(kMEFailed, "stub: cannot resize to that shape");
+    }
+    const size_t row = graph_.input_bytes / static_cast<size_t>(graph_.batch);
+    graph_.batch = dims[0][0];
+    graph_.input_bytes = row * static_cast<size_t>(graph_.batch);
+    return Status();
   }
 
   Status Predict(const std::vector<MSTensor> &inputs, std::vector<MSTensor> *outputs) {
