@@ -6,20 +6,31 @@ Outputs are compared with MindSpore's on the same inputs, and the chain's metric
 checkpoint and split. The project is copied (entry points linked) so that the build stays out of the work tree.
 """
 
+import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from src.inference import bin_protocol
+from src.inference.backends import CheckpointBackend
 from src.musictagger import ModelParams
 from tests.helpers.chains import assert_chain_gives_eval_py_metrics, trained_chain
-from tests.helpers.models import feature_batch, random_network, save_checkpoint
+from tests.helpers.models import (
+    NARROW_CHANNELS,
+    feature_batch,
+    random_network,
+    save_checkpoint,
+    write_tags,
+    write_tone,
+)
 from tests.helpers.processes import ROOT, assert_one_line_error, run_script
 
 EXPORT_BATCH = 4  # val gets 9 clips here: the last .bin batch is padded
+NUM_TAGS = 6
 PROBABILITY_TOLERANCE = 1e-5  # |Lite - MindSpore| on the probabilities (3.3e-6 seen on the full-size network)
 EMBEDDING_RTOL = 1e-5  # on the embedding, relative to its largest value (1.7e-6 seen)
 TIMEOUT = 600
@@ -45,8 +56,6 @@ def export_lite(env, *args):
 
 def assert_outputs_match_mindspore(ckpt, data_dir, result_dir):
     """Every batch's probabilities (output 0) and embedding (output 1) as MindSpore computes them from `ckpt`."""
-    from src.inference.backends import CheckpointBackend
-
     backend = CheckpointBackend(Path(ckpt))
     inputs = sorted(Path(data_dir).glob("*.bin"))
     assert inputs
@@ -154,3 +163,96 @@ def debian_gflags(env) -> Path:
         if (prefix / "include" / "gflags" / "gflags.h").is_file():
             return prefix
     raise AssertionError("get_lite_sdk.sh left no gflags")
+
+
+@pytest.fixture(scope="module")
+def lite_tagging(lite_project, tmp_path_factory, mindspore_cpu):
+    """A narrow checkpoint, its LITE export (export.py), a folder of two tracks, and an env for tag.py with the Lite
+    tools and a cache folder of its own."""
+    root = tmp_path_factory.mktemp("lite_tagging")
+    network = random_network(NARROW_CHANNELS, NUM_TAGS, seed=11)
+    ckpt = save_checkpoint(network, root / "ckpt")
+    tags = write_tags(root / "ckpt" / "tags.txt", NUM_TAGS)
+    env = {**lite_project[1], "FCN4_CACHE": str(root / "cache")}
+    export_lite(env, "--ckpt_file", str(ckpt), "--file_name", str(root / "fcn4"), "--export_batch_size", "2")
+    music = root / "music"
+    write_tone(music / "short.wav", 8.0, 22050, seed=1)
+    write_tone(music / "long.flac", 40.0, 44100, channels=2, seed=2)
+    return {"root": root, "ckpt": ckpt, "lite": root / "fcn4.mslite", "music": music, "env": env, "tags": tags}
+
+
+def _taggrams(result) -> dict:
+    assert result.returncode == 0, result.stderr[-3000:]
+    return {Path(t["path"]).name: np.array(t["taggram"]) for t in json.loads(result.stdout)["tracks"]}
+
+
+def test_tag_py_runs_a_lite_model_and_picks_lite_for_a_checkpoint(lite_tagging):
+    """tag.py on the .mslite export and on the checkpoint (auto: Lite, compiled once) tags as MindSpore does."""
+    setup = lite_tagging
+    args = (str(setup["music"]), "--format", "json", "--hop_seconds", "10", "--no_progress")
+    on_mindspore = _taggrams(
+        run_script("tag.py", "--model", str(setup["ckpt"]), *args, "--backend", "mindspore", env=setup["env"])
+    )
+    on_lite = run_script("tag.py", "--model", str(setup["lite"]), *args, env=setup["env"])
+    assert "runtime: MindSpore Lite (.mslite file)" in on_lite.stderr
+    first = run_script("tag.py", "--model", str(setup["ckpt"]), *args, env=setup["env"])
+    assert "runtime: MindSpore Lite (the fastest exact runtime installed" in first.stderr
+    assert "compiling" in first.stderr
+    again = run_script("tag.py", "--model", str(setup["ckpt"]), *args, env=setup["env"])
+    assert "compiling" not in again.stderr  # compiled once, then reused from the cache
+    for result in (on_lite, first, again):
+        taggrams = _taggrams(result)
+        assert set(taggrams) == {"short.wav", "long.flac"} and taggrams["long.flac"].shape == (3, NUM_TAGS)
+        for name, taggram in taggrams.items():
+            np.testing.assert_allclose(taggram, on_mindspore[name], atol=PROBABILITY_TOLERANCE)
+
+
+def test_the_api_runs_a_lite_model_in_one_app_process(lite_tagging, monkeypatch):
+    import fcn4
+
+    setup = lite_tagging
+    for name, value in setup["env"].items():
+        if name.startswith("FCN4_"):
+            monkeypatch.setenv(name, value)
+    reference = fcn4.load_model(setup["ckpt"], device="CPU", backend="mindspore")
+    with fcn4.load_model(setup["lite"]) as lite:
+        assert lite.kind == "MindSpore Lite" and lite.tags == setup["tags"] and lite.backend.batch_size is None
+        server = lite.backend.server
+        features = feature_batch(5, seed=4)
+        for batch_size in (1, 2, 5):  # Lite resizes its input: every batch unpadded, in the same process
+            np.testing.assert_allclose(
+                lite.predict(features, batch_size=batch_size), reference.predict(features), atol=PROBABILITY_TOLERANCE
+            )
+        track = setup["music"] / "long.flac"
+        np.testing.assert_allclose(
+            lite.tag(track, hop_seconds=10).taggram, reference.tag(track, hop_seconds=10).taggram, atol=1e-4
+        )
+        embedded, expected = lite.embed(track).windows, reference.embed(track).windows
+        assert np.abs(embedded - expected).max() <= EMBEDDING_RTOL * np.abs(expected).max()
+        assert server._process.poll() is None
+    assert server._process.returncode == 0  # closed with the model
+
+
+def test_the_host_runner_runs_the_310_protocol_on_a_lite_model(lite_tagging, tmp_path):
+    setup = lite_tagging
+    data = tmp_path / bin_protocol.DATA_DIR
+    data.mkdir()
+    for index in range(2):
+        feature_batch(2, seed=index).tofile(data / bin_protocol.input_name(2, index))
+    args = (f"--mindir_path={setup['lite']}", f"--input0_path={data}")
+    result = subprocess.run(
+        [sys.executable, "-m", "src.inference.host_infer", *args],
+        cwd=tmp_path,
+        env={**setup["env"], "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "infer_count 2" in result.stdout
+    ckpt_backend = CheckpointBackend(setup["ckpt"])
+    for index in range(2):
+        name = bin_protocol.input_name(2, index)
+        got = np.fromfile(tmp_path / bin_protocol.RESULT_DIR / bin_protocol.output_name(name, 0), np.float32)
+        expected = ckpt_backend.predict(np.fromfile(data / name, np.float32).reshape(2, 1, 96, 1366))
+        assert np.abs(got.reshape(expected.shape) - expected).max() <= PROBABILITY_TOLERANCE
