@@ -41,6 +41,7 @@ def run(config: Config) -> int:
         config.memory_optimize_level,
         config.cpu_cores,
         config.deterministic,
+        config.memory_pool_reserve,
     )
     world = distributed.setup(config.parallel_mode)
     options = config.pick(TrainOptions, model=config.pick(ModelParams), schedule=config.pick(Schedule))

@@ -3,7 +3,7 @@
     python -m benchmarks.accuracy --work /tmp/accuracy --run main=. --run 2d20d5a=../wt_2d20d5a
     python -m benchmarks.accuracy --work /tmp/acc --run ref=. --run cosine=.::--lr_schedule cosine
 
-Each `--run LABEL=REPO[::TRAIN ARGS]` runs that checkout's own CLI as a new user would (README): preprocess.py
+Each `--run LABEL=REPO[::TRAIN ARGS]` runs that checkout's own CLI as a new user would (the README): preprocess.py
 --split mtat on the corpus of benchmarks/mtat_corpus.py, then per seed train.py (the issue's recipe: batch 16,
 3 epochs, default lr, plus the run's extra arguments), then eval.py of THIS checkout on val (it chooses the
 thresholds) and on test, so every version is scored by one scorer, with bootstrap intervals. Runs of one REPO
@@ -37,7 +37,7 @@ ISSUE_RECIPE = ("--batch_size", "16", "--epoch_size", "3")  # the commands the d
 
 # The CI guard (tests/e2e/test_accuracy_guard.py): a small corpus of the same shape and a narrow FCN-4 that
 # learns it in seconds. Its floor comes from `python -m benchmarks.accuracy --guard`: 8 seeds of this recipe,
-# and 8 with the train labels shuffled against the clips (README, Accuracy).
+# and 8 with the train labels shuffled against the clips (docs/accuracy.md, The CI accuracy guard).
 GUARD_CORPUS = {"seeds": (0, 1), "clips_per_seed": 64, "short_clips": 3}
 GUARD_RECIPE = (
     "--channels", "[1, 16, 32, 64, 128]", "--batch_size", "8", "--eval_batch_size", "16", "--epoch_size", "6",

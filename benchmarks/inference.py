@@ -25,8 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from src.inference.formats import EXPORT_FORMATS  # noqa: E402 - after the path set-up; imports no MindSpore
+from src.inference.lite_app import tools_built  # noqa: E402
 
-BENCHED = [name for name, fmt in EXPORT_FORMATS.items() if fmt.backend and fmt.tags_in_python]  # what tag.py runs
+# What tag.py runs: every format that loads back here (LITE when the ascend310_infer tools are built).
+BENCHED = [name for name, fmt in EXPORT_FORMATS.items() if fmt.backend and (name != "LITE" or tools_built())]
 
 
 def memory_mib() -> dict:

@@ -1,6 +1,7 @@
 """Peak memory and speed of full-size FCN-4 training on CPU, each configuration in a fresh process:
-the default (memory_optimize_level O1, no recompute), each memory option (O0, recompute block1 / all),
-accumulation 4 x 8 against batch 32, and the PyTorch twin (benchmarks/torch_twin.py, its own venv).
+the default (memory_optimize_level O1, the CPU pool's address space reserved, no recompute), each memory option
+(the pool growing as MindSpore's default, O0, recompute block1 / all), accumulation 4 x 8 against batch 32, and
+the PyTorch twin (benchmarks/torch_twin.py, its own venv).
 
     python -m benchmarks.train_memory --batches 8 16 32 --steps 3 --torch-python benchmarks/.venv-torch/bin/python
     python -m benchmarks.train_memory --batches 32 --only default "pytorch twin"   # some configurations only
@@ -24,9 +25,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 # Estimated peak RSS: fixed part and per sample of batch_size (measured: batch 8 default 4.7 GiB).
 BASE_GIB, PER_SAMPLE_GIB, MARGIN_GIB = 0.6, 0.45, 1.0
-DEFAULTS = {"optimize_level": "O1", "recompute": "none"}  # default_config.yaml's memory_optimize_level, recompute
+# default_config.yaml's memory_optimize_level, memory_pool_reserve, recompute
+DEFAULTS = {"optimize_level": "O1", "pool_reserve": True, "recompute": "none"}
 MINDSPORE_OPTIONS = {
     "default": {},
+    "pool grows": {"pool_reserve": False},
     "memory O0": {"optimize_level": "O0"},
     "recompute block1": {"recompute": "block1"},
     "recompute all": {"recompute": "all"},
@@ -43,7 +46,9 @@ def measure_mindspore(spec: dict) -> dict:
     from src.training.train_step import RECOMPUTE, TrainStep
 
     spec = {**DEFAULTS, **spec}
-    setup_runtime("CPU", mode="graph", memory_optimize_level=spec["optimize_level"])
+    setup_runtime(
+        "CPU", mode="graph", memory_optimize_level=spec["optimize_level"], memory_pool_reserve=spec["pool_reserve"]
+    )
     params = ModelParams()
     network = build_network(params)
     network.recompute_blocks(RECOMPUTE[spec["recompute"]])

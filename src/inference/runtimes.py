@@ -113,7 +113,7 @@ def _choose(backend: str, device_target: str) -> tuple[str, str]:
         return backend, "--backend"
     from src.core.runtime import resolve_device
 
-    device = resolve_device(device_target)
+    device = "CPU" if device_target == "CPU" else resolve_device(device_target)  # CPU: MindSpore stays unloaded
     if device != "CPU":
         return "mindspore", f"on {device}"
     fastest = next(name for name, runtime in RUNTIMES.items() if runtime.installed())
@@ -129,17 +129,17 @@ def compile_checkpoint(checkpoint: Path, file_format: str, batch_size: int = CHE
     """The checkpoint exported to `file_format` in the cache folder, for any batch (ONNX: a dynamic batch axis;
     Lite resizes its input): made and checked on `batch_size` inputs the first time, then reused. Named by the
     checkpoint's sha256, so a changed checkpoint is compiled again."""
-    from src.core.tag_list import write_tag_list
-    from src.inference.exporting import export_model
-    from src.model.loading import load_checkpoint_network
     from src.model.pretrained import cache_dir
 
     stem = f"{file_sha256(checkpoint)[:16]}-v{COMPILE_VERSION}"
     target = cache_dir() / COMPILED_DIR / (stem + EXPORT_FORMATS[file_format].suffix)
     if target.is_file():
-        return target
+        return target  # MindSpore stays unloaded
     log.info("compiling %s to %s once (checked against the checkpoint, then cached)", checkpoint, file_format)
     from src.core.runtime import use_device
+    from src.core.tag_list import write_tag_list
+    from src.inference.exporting import export_model
+    from src.model.loading import load_checkpoint_network
 
     use_device("CPU")
     network, own_tags = load_checkpoint_network(checkpoint)

@@ -1,7 +1,7 @@
-"""The README's config table, generated from default_config.yaml so the two cannot drift apart.
+"""The configuration table (docs/configuration.md), generated from default_config.yaml so the two cannot drift apart.
 
-`python -m src.model_utils.config_table` prints the markdown table; with `--write README.md` it
-replaces the table between the README's markers (atomically).
+`python -m src.model_utils.config_table` prints the markdown table; with `--write docs/configuration.md`
+it replaces the table between that page's markers (atomically).
 """
 
 from __future__ import annotations
@@ -65,8 +65,8 @@ def write_table(readme: str | Path, config_path: str | Path = DEFAULT_CONFIG) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="The README's config table from default_config.yaml.")
-    parser.add_argument("--write", metavar="README", help="replace the table between the markers in this file")
+    parser = argparse.ArgumentParser(description="docs/configuration.md's table from default_config.yaml.")
+    parser.add_argument("--write", metavar="PAGE", help="replace the table between the markers in this file")
     args = parser.parse_args(argv)
 
     def command() -> int:

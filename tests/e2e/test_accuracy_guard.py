@@ -3,7 +3,7 @@ included) must reach the floor on the held-out test folders; and the guard must 
 learns nothing, here one whose train labels are shuffled against the clips (val and test labels are true).
 
 The floor and its margin come from the guard's own spread (`python -m benchmarks.accuracy --guard 5`,
-README, Accuracy): GUARD_FLOOR in benchmarks/accuracy.py.
+docs/accuracy.md, The CI accuracy guard): GUARD_FLOOR in benchmarks/accuracy.py.
 """
 
 import pytest

@@ -90,6 +90,13 @@ def test_onnx_matches_checkpoint_through_onnxruntime(narrow, tmp_path):
     np.testing.assert_allclose(got, _expected(narrow["network"], batch), rtol=0, atol=ONNX_TOL)
 
 
+def test_fastest_exports_the_fastest_format_installed(narrow, tmp_path):
+    result = _export(narrow, tmp_path / "fcn4", "--file_format", "FASTEST")  # no Lite tools in the suite: ONNX
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "file_format FASTEST: ONNX, the fastest format this machine runs" in result.stderr
+    assert (tmp_path / "fcn4.onnx").is_file() and _reported_diff(result.stdout) <= ONNX_TOL
+
+
 def test_air_off_ascend_is_a_one_line_error(narrow, tmp_path):
     result = _export(narrow, tmp_path / "fcn4", "--file_format", "AIR")
     assert_one_line_error(result, "file_format=AIR", "Ascend", "CPU")

@@ -95,16 +95,20 @@ def test_too_few_clips_for_one_optimizer_step_and_recompute_in_pynative_are_one_
     assert not (tmp_path / "a").exists() or not any((tmp_path / "a").iterdir())
 
 
-def test_memory_optimize_level_changes_no_result(corpus, tmp_path):
-    """O1 (the default) only reuses buffers: one epoch trains to the same weights, bit for bit, as O0."""
+@pytest.mark.parametrize(
+    ("option", "values"), [("--memory_optimize_level", ("O0", "O1")), ("--memory_pool_reserve", ("False", "True"))]
+)
+def test_memory_settings_change_no_result(corpus, tmp_path, option, values):
+    """O1 (the default) only reuses buffers, and the reserved pool (the default) only places them: one epoch trains
+    to the same weights, bit for bit, either way."""
     one_epoch = [*ACCUMULATE, "--epoch_size", "1", "--eval_each_epoch", "False"]
     weights = {}
-    for level in ("O0", "O1"):
-        out = tmp_path / level
-        result = run_script(*_command(corpus, out, *one_epoch, "--memory_optimize_level", level)[1:])
+    for value in values:
+        out = tmp_path / value
+        result = run_script(*_command(corpus, out, *one_epoch, option, value)[1:])
         assert result.returncode == 0, result.stderr[-3000:]
         (final,) = out.glob("MusicTagger-1_*.ckpt")
-        weights[level] = _weights(final)
-    assert weights["O0"].keys() == weights["O1"].keys()
-    for name in weights["O0"]:
-        np.testing.assert_array_equal(weights["O1"][name], weights["O0"][name], err_msg=name)
+        weights[value] = _weights(final)
+    assert weights[values[0]].keys() == weights[values[1]].keys()
+    for name in weights[values[0]]:
+        np.testing.assert_array_equal(weights[values[1]][name], weights[values[0]][name], err_msg=name)

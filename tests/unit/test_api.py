@@ -1,5 +1,5 @@
 """The Python API (src/api.py, importable as `fcn4`) in both MindSpore execution modes: the network's forward
-pass, one train step, tagging a file and a waveform array, predict and evaluate; and the README's example."""
+pass, one train step, tagging a file and a waveform array, predict and evaluate; and docs/tagging.md's example."""
 
 import re
 import subprocess
@@ -116,6 +116,17 @@ def test_by_default_a_checkpoint_runs_on_the_fastest_installed_runtime(run, mind
     assert again.backend.path == compiled and compiled.stat().st_mtime_ns == again.backend.path.stat().st_mtime_ns
 
 
+def test_export_writes_the_fastest_format_installed(run, tmp_path, mindspore_cpu):
+    exported = fcn4.export(run["ckpt"], tmp_path / "fcn4", batch_size=2)  # no Lite tools here: ONNX
+    assert exported == tmp_path / "fcn4.onnx" and exported.is_file()
+    with fcn4.load_model(exported, tags_file=run["folder"] / "checkpoints" / "tags.txt") as onnx:
+        reference = fcn4.load_model(run["ckpt"], device="CPU", backend="mindspore")
+        features = feature_batch(2, seed=3)
+        assert np.abs(onnx.predict(features) - reference.predict(features)).max() <= 1e-4
+    with pytest.raises(UserError, match="file_format='PB': expected fastest, MINDIR, ONNX or LITE"):
+        fcn4.export(run["ckpt"], tmp_path / "other", "PB")
+
+
 def test_a_waveform_array_tags_as_the_same_audio_in_a_file(mode, run):
     model = fcn4.load_model(run["ckpt"], device="CPU", backend="mindspore")
     y, sr = sf.read(run["long"], dtype="float32", always_2d=True)
@@ -180,7 +191,7 @@ def test_the_readme_example_runs_in_pynative_mode(run, tmp_path, monkeypatch, ca
     monkeypatch.chdir(tmp_path)
     before = current_mode()
     try:
-        exec(compile(_readme_example(), "README.md", "exec"), {})  # noqa: S102 - the README's own example
+        exec(compile(_readme_example(), "docs/tagging.md", "exec"), {})  # noqa: S102 - the page's own example
         assert current_mode() == "pynative"
     finally:
         set_mode(before)

@@ -91,3 +91,24 @@ def test_mindspore_log_loses_only_the_adam_deprecation_warning():
 
     assert not kept("The 'FusedSparseAdam' is deprecated from MindSpore 2.3")
     assert kept("any other warning")
+
+
+@pytest.mark.parametrize(
+    ("overcommit", "meminfo", "reserved"),
+    [
+        ("0\n", "MemTotal:       24683772 kB\nMemFree: 1 kB\n", 22),  # 23.5 GiB of memory, less one
+        ("1\n", "MemTotal:       1000000 kB\n", 0),  # under 2 GiB: nothing left to reserve
+        ("2\n", "MemTotal:       24683772 kB\n", 0),  # strict accounting would refuse the reservation
+        ("0\n", "no totals here\n", 0),
+    ],
+)
+def test_the_cpu_pool_reserves_the_machines_memory_unless_the_kernel_refuses(
+    tmp_path, monkeypatch, overcommit, meminfo, reserved
+):
+    from src.core import runtime
+
+    (tmp_path / "overcommit").write_text(overcommit)
+    (tmp_path / "meminfo").write_text(meminfo)
+    monkeypatch.setattr(runtime, "OVERCOMMIT_SETTING", str(tmp_path / "overcommit"))
+    monkeypatch.setattr(runtime, "MEMINFO", str(tmp_path / "meminfo"))
+    assert runtime.pool_reserve_gib() == reserved
