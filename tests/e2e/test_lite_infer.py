@@ -256,3 +256,22 @@ def test_the_host_runner_runs_the_310_protocol_on_a_lite_model(lite_tagging, tmp
         got = np.fromfile(tmp_path / bin_protocol.RESULT_DIR / bin_protocol.output_name(name, 0), np.float32)
         expected = ckpt_backend.predict(np.fromfile(data / name, np.float32).reshape(2, 1, 96, 1366))
         assert np.abs(got.reshape(expected.shape) - expected).max() <= PROBABILITY_TOLERANCE
+
+
+def test_serve_py_serves_a_lite_model(lite_tagging, monkeypatch):
+    import fcn4
+    from tests.helpers.serving import Server
+
+    setup = lite_tagging
+    for name, value in setup["env"].items():
+        if name.startswith("FCN4_"):
+            monkeypatch.setenv(name, value)
+    track = setup["music"] / "long.flac"
+    expected = fcn4.load_model(setup["ckpt"], device="CPU", backend="mindspore").tag(track, hop_seconds=10).taggram
+    with Server("--model", str(setup["lite"]), "--batch_size", "4", "--hop_seconds", "10") as served:
+        with open(track, "rb") as handle:
+            reply = served.client.post("/v1/tag", files={"file": (track.name, handle, "application/octet-stream")})
+        described = served.client.get("/v1/model").json()
+    assert reply.status_code == 200, reply.text
+    assert described["backend"] == "MindSpore Lite"
+    np.testing.assert_allclose(np.array(reply.json()["taggram"]), expected, atol=1e-4)
