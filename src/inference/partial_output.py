@@ -10,6 +10,7 @@ partial. A partial of other settings is refused, naming what differs, rather tha
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -38,7 +39,7 @@ class PartialOutput:
     def earlier(self) -> tuple[list[str], set[str]]:
         """(what an interrupted run planned, the paths it finished); ([], set()) when there is none. UserError for
         a partial file of other settings or one tag.py did not write."""
-        if not self.partial.exists():
+        if not self.partial.exists() or self.partial.stat().st_size == 0:  # empty: cut before its first line
             return [], set()
         try:
             records = [json.loads(line) for line in _complete_lines(self.partial)]
@@ -61,19 +62,28 @@ class PartialOutput:
         return planned, {record["path"] for record in records[1:] if "path" in record}
 
     def open(self) -> None:
-        """Start appending: a new partial file, or the earlier one (cut back to its last complete line) with what
-        this run plans beyond it."""
-        if self.partial.exists():
-            planned, _ = self.earlier()
-            _cut_to_last_line(self.partial)
-            self._handle = open(self.partial, "a", encoding="utf-8")  # noqa: SIM115 - closed by finish/close
-            more = sorted(set(self.planned) - set(planned))
-            if more:
-                self._write({"planned": more})
-            return
+        """Start appending, holding the partial file's lock (a second run on the same output is refused): a new
+        partial file, or the earlier one, cut back to its last complete line, with what this run plans beyond
+        it."""
+        planned, _ = self.earlier()
         self.partial.parent.mkdir(parents=True, exist_ok=True)
-        self._handle = open(self.partial, "w", encoding="utf-8")  # noqa: SIM115 - closed by finish/close
-        self._write({HEADER_KEY: VERSION, "settings": self.settings, "planned": self.planned})
+        handle = open(self.partial, "a", encoding="utf-8")  # noqa: SIM115 - closed by finish/close
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise UserError(
+                f"{self.partial} is being written by another run of tag.py; wait for it to end, or choose another "
+                f"output"
+            ) from None
+        self._handle = handle
+        if self.partial.stat().st_size == 0:
+            self._write({HEADER_KEY: VERSION, "settings": self.settings, "planned": self.planned})
+            return
+        _cut_to_last_line(self.partial)
+        more = sorted(set(self.planned) - set(planned))
+        if more:
+            self._write({"planned": more})
 
     def add(self, path: str, piece: Any) -> None:
         """One finished track's piece, on disk when this returns."""

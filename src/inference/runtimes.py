@@ -19,7 +19,7 @@ from pathlib import Path
 
 from src.core.errors import UserError
 from src.core.file_names import CHECKPOINT_SUFFIX, TAGS_SIDECAR_SUFFIX
-from src.core.fileio import file_sha256
+from src.core.fileio import check_writable_dir, file_sha256
 from src.inference import lite_app
 from src.inference.backends import Backend
 from src.inference.formats import EXPORT_FORMATS, backend_class, open_backend
@@ -94,30 +94,44 @@ def open_runtime(
             f"{path}: checkpoints need MindSpore, which is not installed here; export the model to ONNX "
             f"(export.py --file_format ONNX) and tag with that"
         )
-    chosen, why = _choose(backend, device_target)
-    runtime = RUNTIMES[chosen]
-    if runtime.file_format is None:
-        return open_backend(path, device_target, mode), f"{runtime.label} ({why})"
-    compiled = compile_checkpoint(path, runtime.file_format)
-    loaded = open_backend(compiled)
-    loaded.own_tags = _compiled_tags(compiled)
-    return loaded, f"{runtime.label} ({why}; compiled from the checkpoint once, cached as {compiled})"
+    candidates, why = _candidates(backend, device_target)
+    for index, name in enumerate(candidates):
+        try:
+            return _open_checkpoint(path, RUNTIMES[name], device_target, mode), f"{RUNTIMES[name].label} ({why})"
+        except UserError as exc:
+            if index + 1 == len(candidates):
+                raise
+            later = RUNTIMES[candidates[index + 1]].label
+            log.warning("%s cannot run %s (%s); trying %s", RUNTIMES[name].label, path, exc, later)
+    raise AssertionError("no runtime candidates")  # _candidates always names one
 
 
-def _choose(backend: str, device_target: str) -> tuple[str, str]:
-    """(the RUNTIMES key to run a checkpoint on, why it was chosen, in words)."""
+def _candidates(backend: str, device_target: str) -> tuple[list[str], str]:
+    """(the RUNTIMES keys to try for a checkpoint, in order, why the first was chosen, in words): `backend`
+    alone when named; on a CPU every runtime installed, fastest first; on an accelerator MindSpore."""
     if backend != AUTO:
         runtime = RUNTIMES[backend]
         if not runtime.installed():
             raise UserError(f"--backend {backend}: {runtime.label} is not installed here; {runtime.how}")
-        return backend, "--backend"
+        return [backend], "--backend"
     from src.core.runtime import resolve_device
 
     device = "CPU" if device_target == "CPU" else resolve_device(device_target)  # CPU: MindSpore stays unloaded
     if device != "CPU":
-        return "mindspore", f"on {device}"
-    fastest = next(name for name, runtime in RUNTIMES.items() if runtime.installed())
-    return fastest, "the fastest exact runtime installed; --backend to choose another"
+        return ["mindspore"], f"on {device}"
+    installed = [name for name, runtime in RUNTIMES.items() if runtime.installed()]
+    return installed, "the fastest exact runtime installed; --backend to choose another"
+
+
+def _open_checkpoint(path: Path, runtime: Runtime, device_target: str, mode: str | None) -> Backend:
+    """The checkpoint loaded on `runtime`: itself on MindSpore, else its compiled file."""
+    if runtime.file_format is None:
+        return open_backend(path, device_target, mode)
+    compiled = compile_checkpoint(path, runtime.file_format)
+    loaded = open_backend(compiled)
+    loaded.own_tags = _compiled_tags(compiled)
+    log.info("compiled from %s once, cached as %s", path, compiled)
+    return loaded
 
 
 def fastest_format() -> str:
@@ -129,12 +143,13 @@ def compile_checkpoint(checkpoint: Path, file_format: str, batch_size: int = CHE
     """The checkpoint exported to `file_format` in the cache folder, for any batch (ONNX: a dynamic batch axis;
     Lite resizes its input): made and checked on `batch_size` inputs the first time, then reused. Named by the
     checkpoint's sha256, so a changed checkpoint is compiled again."""
-    from src.model.pretrained import cache_dir
+    from src.model.pretrained import CACHE_VARIABLE, cache_dir
 
     stem = f"{file_sha256(checkpoint)[:16]}-v{COMPILE_VERSION}"
     target = cache_dir() / COMPILED_DIR / (stem + EXPORT_FORMATS[file_format].suffix)
     if target.is_file():
         return target  # MindSpore stays unloaded
+    check_writable_dir(target.parent, f"the compiled-model cache (${CACHE_VARIABLE}, or --backend mindspore)")
     log.info("compiling %s to %s once (checked against the checkpoint, then cached)", checkpoint, file_format)
     from src.core.runtime import use_device
     from src.core.tag_list import write_tag_list

@@ -67,9 +67,29 @@ def test_another_runs_partial_is_refused_naming_what_differs(tmp_path):
     assert partial.partial.read_bytes() == before
 
 
-@pytest.mark.parametrize("content", ["my notes\n", "", json.dumps({"fcn4_partial": 99}) + "\n"])
+@pytest.mark.parametrize("content", ["my notes\n", json.dumps({"fcn4_partial": 99}) + "\n"])
 def test_a_file_tag_py_did_not_write_is_never_taken_for_a_partial(tmp_path, content):
     (tmp_path / "out.csv.partial").write_text(content)
     with pytest.raises(UserError, match="out.csv.partial exists and is not an unfinished tag.py output"):
         PartialOutput(tmp_path / "out.csv", SETTINGS).earlier()
     assert (tmp_path / "out.csv.partial").read_text() == content
+
+
+def test_an_empty_partial_file_is_a_run_cut_before_its_first_line(tmp_path):
+    (tmp_path / "out.csv.partial").write_text("")
+    partial = PartialOutput(tmp_path / "out.csv", SETTINGS)
+    assert partial.earlier() == ([], set())
+    partial.open()
+    partial.add("a", "row a\n")
+    assert partial.finish(lambda handle: handle.writelines(partial.pieces())).read_text() == "row a\n"
+
+
+def test_a_second_run_on_the_same_output_is_refused_while_the_first_writes(tmp_path):
+    first = PartialOutput(tmp_path / "out.csv", SETTINGS)
+    first.open()
+    first.add("a", "row a\n")
+    second = PartialOutput(tmp_path / "out.csv", SETTINGS)
+    with pytest.raises(UserError, match="out.csv.partial is being written by another run of tag.py"):
+        second.open()
+    first.add("b", "row b\n")
+    assert first.finish(lambda handle: handle.writelines(first.pieces())).read_text() == "row a\nrow b\n"

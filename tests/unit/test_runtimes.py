@@ -27,14 +27,14 @@ def _installed(monkeypatch, *names):
 )
 def test_the_fastest_installed_runtime_wins_on_a_cpu(monkeypatch, installed, runtime, file_format):
     _installed(monkeypatch, *installed)
-    assert runtimes._choose("auto", "CPU")[0] == runtime
+    assert runtimes._candidates("auto", "CPU")[0] == list(installed)
     assert fastest_format() == file_format
 
 
 def test_a_checkpoint_stays_on_mindspore_on_an_accelerator(monkeypatch):
     _installed(monkeypatch, "lite", "onnx", "mindspore")
     monkeypatch.setattr("src.core.runtime.resolve_device", lambda requested: "GPU")
-    assert runtimes._choose("auto", "auto") == ("mindspore", "on GPU")
+    assert runtimes._candidates("auto", "auto") == (["mindspore"], "on GPU")
 
 
 def test_each_file_runs_on_its_own_runtime():
@@ -59,4 +59,23 @@ def test_a_runtime_that_cannot_run_the_file_is_refused(model, backend, message):
 def test_a_runtime_that_is_not_installed_says_how_to_get_it(monkeypatch):
     _installed(monkeypatch, "onnx", "mindspore")
     with pytest.raises(UserError, match=r"--backend lite: MindSpore Lite is not installed here; run `bash scripts/get"):
-        runtimes._choose("lite", "CPU")
+        runtimes._candidates("lite", "CPU")
+
+
+def test_auto_falls_back_to_the_next_runtime_when_one_cannot_run_the_checkpoint(monkeypatch, caplog):
+    """A Lite app that cannot start, a compile outside tolerance: the next runtime runs it, and the log says why."""
+    _installed(monkeypatch, "lite", "onnx", "mindspore")
+
+    def open_checkpoint(path, runtime, device_target, mode):
+        if runtime.label == "MindSpore Lite":
+            raise UserError("the MindSpore Lite app serving x.mslite did not start: ERROR: cannot build")
+        return runtime.label
+
+    monkeypatch.setattr(runtimes, "_open_checkpoint", open_checkpoint)
+    with caplog.at_level("WARNING", logger="fcn4"):
+        loaded, why = open_runtime("m.ckpt", "auto", "CPU")
+    assert loaded == "ONNX Runtime" and why.startswith("ONNX Runtime (the fastest exact runtime installed")
+    assert "MindSpore Lite cannot run m.ckpt (the MindSpore Lite app serving" in caplog.text
+    assert "trying ONNX Runtime" in caplog.text
+    with pytest.raises(UserError, match="did not start"):  # named with --backend: no fallback
+        open_runtime("m.ckpt", "lite", "CPU")
