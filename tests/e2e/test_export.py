@@ -13,7 +13,7 @@ from src.inference.exporting import check_export_target
 from src.inference.formats import EXPORT_FORMATS, MODEL_SUFFIXES, backend_class, check_export_device
 from src.musictagger import ModelParams
 from tests.helpers.models import NARROW_CHANNELS, feature_batch, random_network, save_checkpoint, write_tags
-from tests.helpers.processes import ROOT, assert_one_line_error, run_script
+from tests.helpers.processes import ROOT, assert_one_line_error, reported_export_difference, run_script
 
 MINDIR_TOL, ONNX_TOL = 1e-5, 1e-4
 
@@ -43,15 +43,6 @@ def _export(narrow, out, *extra):
     )
 
 
-def _reported_diff(stdout):
-    """The largest difference export.py reports, relative to max(1, the output's largest value)."""
-    match = re.search(r"max \|exported - checkpoint\| on a random batch: (.+) \(tolerance", stdout)
-    assert match, stdout
-    outputs = re.findall(r"(probabilities|embedding) (\S+?)(?: \(values up to (\S+)\))?(?:,|$)", match[1])
-    assert [name for name, *_ in outputs] == ["probabilities", "embedding"], match[1]
-    return max(float(diff) / max(1.0, float(scale or 1)) for _, diff, scale in outputs)
-
-
 def _expected(network, batch):
     import mindspore as ms
 
@@ -64,7 +55,7 @@ def test_mindir_matches_checkpoint_through_mindspore(narrow, tmp_path):
 
     result = _export(narrow, tmp_path / "fcn4", "--export_batch_size", "2")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert _reported_diff(result.stdout) <= MINDIR_TOL
+    assert reported_export_difference(result.stdout) <= MINDIR_TOL
     assert "input [2, 1, 96, 1366]" in result.stdout
 
     batch = feature_batch(2, seed=11)  # not the batch export.py checked with
@@ -80,7 +71,7 @@ def test_onnx_matches_checkpoint_through_onnxruntime(narrow, tmp_path):
 
     result = _export(narrow, tmp_path / "sub" / "fcn4", "--file_format", "ONNX", "--export_batch_size", "3")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert _reported_diff(result.stdout) <= ONNX_TOL
+    assert reported_export_difference(result.stdout) <= ONNX_TOL
 
     session = ort.InferenceSession(str(tmp_path / "sub" / "fcn4.onnx"), providers=["CPUExecutionProvider"])
     (model_input,) = session.get_inputs()
@@ -94,7 +85,7 @@ def test_fastest_exports_the_fastest_format_installed(narrow, tmp_path):
     result = _export(narrow, tmp_path / "fcn4", "--file_format", "FASTEST")  # no Lite tools in the suite: ONNX
     assert result.returncode == 0, result.stderr[-3000:]
     assert "file_format FASTEST: ONNX, the fastest format this machine runs" in result.stderr
-    assert (tmp_path / "fcn4.onnx").is_file() and _reported_diff(result.stdout) <= ONNX_TOL
+    assert (tmp_path / "fcn4.onnx").is_file() and reported_export_difference(result.stdout) <= ONNX_TOL
 
 
 def test_air_off_ascend_is_a_one_line_error(narrow, tmp_path):
@@ -160,7 +151,7 @@ def test_full_size_exports_match_the_checkpoint(tmp_path, mindspore_cpu):
             "CPU",
         )
         assert result.returncode == 0, result.stderr[-3000:]
-        assert _reported_diff(result.stdout) <= tolerance
+        assert reported_export_difference(result.stdout) <= tolerance
         path = tmp_path / f"full.{file_format.lower()}"
         assert path.stat().st_size > 17_362_610 * 4  # every weight is in the file
 
@@ -184,7 +175,7 @@ def test_model_name_picks_that_checkpoint_of_the_run_folder(narrow, tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"loaded {run / 'MusicTagger-7_3.ckpt'}" in result.stderr
-    assert _reported_diff(result.stdout) <= MINDIR_TOL
+    assert reported_export_difference(result.stdout) <= MINDIR_TOL
     assert not (run / "MusicTagger-best.ckpt").exists()
 
 

@@ -17,7 +17,7 @@ from src.inference.backends import INPUT_SHAPES
 from src.inference.exporting import CHECK_BATCHES, export_model
 from src.musictagger import ModelParams, MusicTaggerCNN
 from tests.helpers.models import NARROW_CHANNELS, random_network, save_checkpoint, write_tone
-from tests.helpers.processes import ROOT, run_script
+from tests.helpers.processes import ROOT, reported_export_difference, run_script
 
 PROB_TOL = 1e-4  # issue 12: raw-audio model vs feature-input model, same audio
 BATCH = 3
@@ -42,8 +42,7 @@ def _export(ckpt, out, file_format, export_input, batch=BATCH):
         "CPU",
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    match = re.search(r"max \|exported - checkpoint\| = (\S+) on a random batch", result.stdout)
-    assert match and float(match[1]) <= PROB_TOL, result.stdout
+    assert reported_export_difference(result.stdout) <= PROB_TOL
     return result.stdout
 
 

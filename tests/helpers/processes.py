@@ -1,6 +1,7 @@
-"""Running the entry points as real processes, and the one-line error contract they keep."""
+"""Running the entry points as real processes, the one-line error contract they keep, and what export.py reports."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -33,3 +34,13 @@ def assert_one_line_error(result, *needles: str) -> str:
     for needle in needles:
         assert needle in line, line
     return line
+
+
+def reported_export_difference(stdout: str) -> float:
+    """The largest difference export.py reports between the exported model and the checkpoint, relative to
+    max(1, the output's largest value), as its tolerance is."""
+    match = re.search(r"max \|exported - checkpoint\| on a random batch: (.+) \(tolerance", stdout)
+    assert match, stdout
+    outputs = re.findall(r"(probabilities|embedding) (\S+?)(?: \(values up to (\S+)\))?(?:,|$)", match[1])
+    assert [name for name, *_ in outputs] == ["probabilities", "embedding"], match[1]
+    return max(float(diff) / max(1.0, float(scale or 1)) for _, diff, scale in outputs)
