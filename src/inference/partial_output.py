@@ -35,6 +35,7 @@ class PartialOutput:
         self.settings = json.loads(json.dumps(settings))  # as it reads back from the file
         self.planned = sorted(planned)
         self._handle: IO[str] | None = None
+        self._earlier: tuple[list[str], set[str]] | None = None  # what earlier() read, for open()
 
     def earlier(self) -> tuple[list[str], set[str]]:
         """(what an interrupted run planned, the paths it finished); ([], set()) when there is none. UserError for
@@ -59,13 +60,14 @@ class PartialOutput:
                 f"it, or remove it to start again"
             )
         planned = [name for record in records for name in record.get("planned", [])]
-        return planned, {record["path"] for record in records[1:] if "path" in record}
+        self._earlier = planned, {record["path"] for record in records[1:] if "path" in record}
+        return self._earlier
 
     def open(self) -> None:
         """Start appending, holding the partial file's lock (a second run on the same output is refused): a new
         partial file, or the earlier one, cut back to its last complete line, with what this run plans beyond
         it."""
-        planned, _ = self.earlier()
+        planned, _ = self._earlier or self.earlier()  # read once: the check before the run already did
         self.partial.parent.mkdir(parents=True, exist_ok=True)
         handle = open(self.partial, "a", encoding="utf-8")  # noqa: SIM115 - closed by finish/close
         try:

@@ -95,15 +95,13 @@ def open_runtime(
             f"(export.py --file_format ONNX) and tag with that"
         )
     candidates, why = _candidates(backend, device_target)
-    for index, name in enumerate(candidates):
+    for name, later in zip(candidates, candidates[1:], strict=False):
         try:
             return _open_checkpoint(path, RUNTIMES[name], device_target, mode), f"{RUNTIMES[name].label} ({why})"
         except UserError as exc:
-            if index + 1 == len(candidates):
-                raise
-            later = RUNTIMES[candidates[index + 1]].label
-            log.warning("%s cannot run %s (%s); trying %s", RUNTIMES[name].label, path, exc, later)
-    raise AssertionError("no runtime candidates")  # _candidates always names one
+            log.warning("%s cannot run %s (%s); trying %s", RUNTIMES[name].label, path, exc, RUNTIMES[later].label)
+    last = RUNTIMES[candidates[-1]]
+    return _open_checkpoint(path, last, device_target, mode), f"{last.label} ({why})"
 
 
 def _candidates(backend: str, device_target: str) -> tuple[list[str], str]:
